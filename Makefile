@@ -1,0 +1,50 @@
+# The two commands of the quick start: `make demo` and `make test`.
+SHELL := bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+# pip's notes about index folders that are absent on some machines are noise here
+PIPQ := 2>&1 | { grep -v "is ignored: it is neither a file nor a directory" || true; }
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
+
+.PHONY: help venv demo test test-fast lint bench clean
+
+help:
+	@echo "make demo       install into .venv and run the reference project end to end"
+	@echo "make test       install into .venv and run every test (CI runs this)"
+	@echo "make test-fast  the same without the slow end-to-end tests"
+	@echo "make lint       ruff and mypy --strict"
+	@echo "make bench      speed measurements side by side with dvc and click"
+
+venv: $(VENV)/.installed
+
+# torch first, pinned to the CPU build on disk: a looser request pulls GBs of CUDA wheels
+$(VENV)/.installed: pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q torch==2.13.0 $(PIPQ)
+	$(BIN)/python -m pip install -q -e '.[all,dev]' $(PIPQ)
+	touch $@
+
+demo: venv
+	$(BIN)/python -m pipelines.digits.data
+	$(BIN)/mlci run
+
+test: venv
+	$(BIN)/python -m pytest -n 2 -q
+
+test-fast: venv
+	$(BIN)/python -m pytest -q -m "not slow"
+
+lint: venv
+	$(BIN)/ruff check mlci pipelines tests benchmarks
+	$(BIN)/ruff format --check mlci pipelines tests benchmarks
+	$(BIN)/mypy
+
+bench: venv
+	$(BIN)/python -m benchmarks
+
+clean:
+	rm -rf $(VENV) .mlci .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,177 @@
+"""The `[tool.mlci]` table of pyproject.toml: schema, defaults, clear errors.
+
+Precedence for each value: environment variable (where one is documented),
+then pyproject.toml, then the default. `Config.sources` records which one won.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator
+
+from mlci.errors import ConfigError
+
+__all__ = ["Config", "DvcConfig", "TrackingConfig", "find_root", "load"]
+
+SECTION = "tool.mlci"
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_default=True, strict=True)
+
+
+class DvcConfig(_Section):
+    remote: str = Field(
+        "", description="DVC remote to pull from and push to; '' = the repo's default remote"
+    )
+    embedded_remote: str = Field(
+        ".mlci/dvc-remote",
+        description="local directory used as the remote when the repo configures none; '' turns it off",
+    )
+    run_cache: bool = Field(True, description="pull and push DVC's run-cache with the outputs")
+
+
+class TrackingConfig(_Section):
+    enabled: bool = Field(True, description="record an MLflow run for each `mlci run`")
+    uri: str = Field(
+        "",
+        description="MLflow tracking URI; env MLFLOW_TRACKING_URI wins; '' = sqlite under state_dir",
+    )
+    experiment: str = Field(
+        "", description="MLflow experiment name; '' = the repository's folder name"
+    )
+
+
+class Config(_Section):
+    state_dir: str = Field(
+        ".mlci", description="where mlci keeps run.json, the MLflow db and results"
+    )
+    require_gpu: bool = Field(
+        False, description="refuse to run the pipeline without a GPU (exit 3)"
+    )
+    strict: bool = Field(False, description="treat a missing baseline as a failure")
+    dvc: DvcConfig = Field(default_factory=DvcConfig)  # type: ignore[arg-type]
+    tracking: TrackingConfig = Field(default_factory=TrackingConfig)  # type: ignore[arg-type]
+
+    # filled by load(), not part of the schema
+    _root: Path = PrivateAttr(default_factory=Path.cwd)
+    _file: Path | None = PrivateAttr(default=None)
+    _sources: dict[str, str] = PrivateAttr(default_factory=dict)
+
+    @property
+    def root(self) -> Path:
+        return self._root
+
+    @property
+    def file(self) -> Path | None:
+        """The pyproject.toml read, or None when there was none."""
+        return self._file
+
+    @property
+    def sources(self) -> dict[str, str]:
+        return self._sources
+
+    @field_validator("state_dir")
+    @classmethod
+    def _relative_state_dir(cls, value: str) -> str:
+        if not value or Path(value).is_absolute() or ".." in Path(value).parts:
+            raise ValueError("must be a relative path inside the repository")
+        return value
+
+    @property
+    def state_path(self) -> Path:
+        return self.root / self.state_dir
+
+    @property
+    def tracking_uri(self) -> str:
+        if uri := os.environ.get("MLFLOW_TRACKING_URI"):
+            return uri
+        if self.tracking.uri:
+            return self.tracking.uri
+        return f"sqlite:///{self.state_path / 'mlflow.db'}"
+
+    @property
+    def experiment_name(self) -> str:
+        return self.tracking.experiment or self.root.resolve().name
+
+    def effective(self) -> list[tuple[str, Any, str]]:
+        """(dotted key, value, source) for every setting, defaults filled in."""
+        rows: list[tuple[str, Any, str]] = []
+
+        def walk(model: BaseModel, prefix: str) -> None:
+            for name in type(model).model_fields:
+                value = getattr(model, name)
+                key = f"{prefix}{name}"
+                if isinstance(value, BaseModel):
+                    walk(value, key + ".")
+                else:
+                    rows.append((key, value, self.sources.get(key, "default")))
+
+        walk(self, "")
+        for i, (key, _value, _source) in enumerate(rows):
+            if key == "tracking.uri" and os.environ.get("MLFLOW_TRACKING_URI"):
+                rows[i] = (key, os.environ["MLFLOW_TRACKING_URI"], "env MLFLOW_TRACKING_URI")
+        return rows
+
+
+def find_root(start: Path | None = None) -> Path:
+    """The project root: the nearest folder upwards holding .dvc/, .git or pyproject.toml."""
+    here = (start or Path.cwd()).resolve()
+    for folder in (here, *here.parents):
+        if (folder / ".dvc").is_dir() or (folder / ".git").exists():
+            return folder
+    for folder in (here, *here.parents):
+        if (folder / "pyproject.toml").is_file():
+            return folder
+    return here
+
+
+def _flatten_keys(table: dict[str, Any], prefix: str = "") -> list[str]:
+    keys: list[str] = []
+    for key, value in table.items():
+        if isinstance(value, dict):
+            keys.extend(_flatten_keys(value, f"{prefix}{key}."))
+        else:
+            keys.append(f"{prefix}{key}")
+    return keys
+
+
+def _describe(error: dict[str, Any]) -> str:
+    loc = ".".join(str(part) for part in error["loc"])
+    kind = error["type"]
+    if kind == "extra_forbidden":
+        return f"unknown key '{loc}'"
+    if kind == "model_type":
+        return f"'{loc}' must be a table"
+    return f"'{loc}': {error['msg'].removeprefix('Value error, ')} (got {error.get('input')!r})"
+
+
+def load(root: Path | None = None) -> Config:
+    root = find_root(root)
+    pyproject = root / "pyproject.toml"
+    table: dict[str, Any] = {}
+    file: Path | None = None
+    if pyproject.is_file():
+        try:
+            document = tomllib.loads(pyproject.read_text(encoding="utf-8"))
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"{pyproject}: not valid TOML: {exc}") from None
+        except OSError as exc:
+            raise ConfigError(f"{pyproject}: cannot read: {exc.strerror}") from None
+        table = document.get("tool", {}).get("mlci", {})
+        if not isinstance(table, dict):
+            raise ConfigError(f"{pyproject}: [{SECTION}] must be a table")
+        file = pyproject
+    try:
+        config = Config.model_validate(table)
+    except ValidationError as exc:
+        problems = "; ".join(_describe(e) for e in exc.errors())  # type: ignore[arg-type]
+        raise ConfigError(f"{pyproject}: [{SECTION}] {problems}") from None
+    config._root = root
+    config._file = file
+    config._sources = {key: str(pyproject.name) for key in _flatten_keys(table)}
+    return config

@@ -1,0 +1,56 @@
+"""All terminal output. Data goes to stdout, messages to stderr.
+
+rich honours NO_COLOR and drops styling when the stream is not a terminal, so
+CI logs and pipes get plain text.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import Any
+
+from rich.console import Console
+from rich.markup import escape
+
+__all__ = ["err", "error", "escape", "info", "out", "success", "warn"]
+
+_out: Console | None = None
+_err: Console | None = None
+
+
+def _make(stderr: bool) -> Console:
+    stream = sys.stderr if stderr else sys.stdout
+    no_color = bool(os.environ.get("NO_COLOR"))
+    # soft_wrap: never break long paths or URLs across lines in logs
+    return Console(file=stream, stderr=stderr, no_color=no_color, highlight=False, soft_wrap=True)
+
+
+def out() -> Console:
+    global _out
+    if _out is None or _out.file is not sys.stdout:
+        _out = _make(stderr=False)
+    return _out
+
+
+def err() -> Console:
+    global _err
+    if _err is None or _err.file is not sys.stderr:
+        _err = _make(stderr=True)
+    return _err
+
+
+def error(message: str) -> None:
+    err().print(f"[bold red]error:[/] {escape(message)}")
+
+
+def warn(message: str) -> None:
+    err().print(f"[yellow]warning:[/] {escape(message)}")
+
+
+def info(message: str, **kwargs: Any) -> None:
+    err().print(escape(message), **kwargs)
+
+
+def success(message: str) -> None:
+    err().print(f"[green]{escape(message)}[/]")

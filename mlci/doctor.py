@@ -1,0 +1,134 @@
+"""`mlci doctor`: one line per fact a CI run depends on."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from mlci import config, dvc, git, hardware, tracking
+from mlci.errors import MlciError
+
+__all__ = ["Check", "checks"]
+
+Status = Literal["ok", "warn", "fail", "info"]
+
+
+@dataclass(frozen=True)
+class Check:
+    name: str
+    status: Status
+    detail: str
+
+
+def _git(root: Path) -> Check:
+    try:
+        head = git.head(root)
+    except MlciError as exc:
+        return Check("git", "fail", exc.message)
+    where = f"{head.branch or 'detached HEAD'} @ {head.sha[:8] if head.sha else 'no commit yet'}"
+    return Check(
+        "git", "ok", f"repository {root} on {where}{', uncommitted changes' if head.dirty else ''}"
+    )
+
+
+def _dvc(cfg: config.Config) -> list[Check]:
+    root = cfg.root
+    if not (root / ".dvc").is_dir():
+        return [Check("dvc", "fail", f"not a DVC repository: {root} (run `dvc init`)")]
+    rows = [
+        Check(
+            "dvc",
+            "ok" if (root / "dvc.yaml").is_file() else "warn",
+            "dvc.yaml found" if (root / "dvc.yaml").is_file() else "no dvc.yaml: nothing to run",
+        )
+    ]
+    try:
+        remote = dvc.resolve_remote(root, cfg.dvc.remote, cfg.dvc.embedded_remote)
+    except MlciError as exc:
+        return [*rows, Check("dvc remote", "fail", exc.message)]
+    if remote is None:
+        return [
+            *rows,
+            Check("dvc remote", "warn", "none configured: outputs are not shared between runs"),
+        ]
+    kind = "embedded " if remote.embedded else ""
+    try:
+        exists = dvc.check_remote(root, remote)
+    except MlciError as exc:
+        return [*rows, Check("dvc remote", "fail", exc.message)]
+    state = "reachable" if exists else "reachable, empty (created on the first push)"
+    return [*rows, Check("dvc remote", "ok", f"{kind}'{remote.name}' {remote.url}: {state}")]
+
+
+def _mlflow(cfg: config.Config) -> Check:
+    uri = cfg.tracking_uri
+    if not cfg.tracking.enabled:
+        return Check("mlflow", "info", "tracking disabled in [tool.mlci.tracking]")
+    if tracking.is_server(uri):
+        try:
+            tracking.check_server(uri)
+        except MlciError as exc:
+            return Check("mlflow", "fail", exc.message)
+        return Check("mlflow", "ok", f"tracking server {uri}: reachable")
+    if uri.startswith("sqlite:///"):
+        db = Path(uri.removeprefix("sqlite:///"))
+        state = "exists" if db.exists() else "created on the first run"
+        return Check("mlflow", "ok", f"local store {uri} ({state})")
+    return Check("mlflow", "info", f"tracking URI {uri}")
+
+
+def _github() -> Check:
+    for name in ("GITHUB_TOKEN", "GH_TOKEN"):
+        if os.environ.get(name):
+            return Check("github token", "ok", f"{name} is set")
+    return Check(
+        "github token", "info", "not set: reports stay local (no PR comment, no check run)"
+    )
+
+
+def _docker() -> Check:
+    if shutil.which("docker") is None:
+        return Check(
+            "docker", "info", "not installed: `mlci release --containerize` is unavailable"
+        )
+    try:
+        probe = subprocess.run(
+            ["docker", "info", "--format", "{{.ServerVersion}}"],
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=False,
+        )
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return Check("docker", "info", f"client found, engine not answering ({exc})")
+    if probe.returncode == 0 and probe.stdout.strip():
+        return Check("docker", "ok", f"engine {probe.stdout.strip()}")
+    return Check("docker", "info", "client found, no engine running: containerizing is unavailable")
+
+
+def checks(path: Path | None = None) -> list[Check]:
+    rows: list[Check] = []
+    try:
+        cfg = config.load(path)
+    except MlciError as exc:
+        return [Check("config", "fail", exc.message)]
+    rows.append(Check("config", "ok", f"{cfg.file or 'defaults (no pyproject.toml)'}"))
+    rows.append(_git(cfg.root))
+    rows.extend(_dvc(cfg))
+    rows.append(_mlflow(cfg))
+    rows.append(_github())
+    runner = hardware.current()
+    rows.append(Check("runner", "info", runner.summary()))
+    if runner.gpus:
+        rows.extend(Check(f"gpu {gpu.index}", "ok", gpu.details()) for gpu in runner.gpus)
+    else:
+        gpu_status: Status = "fail" if cfg.require_gpu else "info"
+        rows.append(
+            Check("gpu", gpu_status, runner.gpu_error or "none found (nvidia-smi not available)")
+        )
+    rows.append(_docker())
+    return rows

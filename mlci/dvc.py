@@ -1,0 +1,453 @@
+"""Every DVC call goes through here. Nothing else imports dvc.
+
+Reading declarations (dvc.yaml, dvc.lock, params files) needs only YAML, so
+`mlci report` and `mlci config` never import DVC. Pull and push run DVC in
+process; `dvc repro` runs as a child process so the stage commands' output
+can be followed line by line and the failing stage's stderr kept.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+import yaml
+
+from mlci.errors import ServiceError, StageFailed, UsageError
+
+if TYPE_CHECKING:
+    from dvc.repo import Repo
+
+__all__ = [
+    "Pipeline",
+    "Project",
+    "PullResult",
+    "Remote",
+    "StageRun",
+    "check_remote",
+    "flatten",
+    "load_project",
+    "load_yaml",
+    "resolve_remote",
+]
+
+EMBEDDED_REMOTE = "mlci-embedded"
+StageStatus = Literal["ran", "cached", "unchanged"]
+
+
+def load_yaml(path: Path, *, root: Path | None = None) -> Any:
+    """Parse a YAML file; a syntax error names the file and line (exit 2)."""
+    shown = path.relative_to(root) if root and path.is_relative_to(root) else path
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise UsageError(f"{shown}: file not found") from None
+    except OSError as exc:
+        raise UsageError(f"{shown}: cannot read: {exc.strerror}") from None
+    try:
+        return yaml.safe_load(text)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        where = f":{mark.line + 1}:{mark.column + 1}" if mark else ""
+        raise UsageError(f"{shown}{where}: malformed YAML: {exc.problem or exc.context}") from None
+    except yaml.YAMLError as exc:
+        raise UsageError(f"{shown}: malformed YAML: {exc}") from None
+
+
+def flatten(tree: Any, prefix: str = "") -> dict[str, Any]:
+    """Nested dicts to dotted keys, the way DVC shows metrics and params."""
+    if not isinstance(tree, dict):
+        return {prefix: tree} if prefix else {}
+    flat: dict[str, Any] = {}
+    for key, value in tree.items():
+        dotted = f"{prefix}.{key}" if prefix else str(key)
+        if isinstance(value, dict) and value:
+            flat.update(flatten(value, dotted))
+        else:
+            flat[dotted] = value
+    return flat
+
+
+@dataclass
+class Project:
+    """What dvc.yaml declares, read without importing DVC."""
+
+    root: Path
+    stages: list[str] = field(default_factory=list)
+    params: dict[str, list[str]] = field(default_factory=dict)  # file -> keys ([] = all)
+    metrics: list[str] = field(default_factory=list)
+    plots: list[str] = field(default_factory=list)
+    artifacts: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def read_params(self) -> dict[str, Any]:
+        """Flattened declared params, `file:key` for files other than params.yaml."""
+        values: dict[str, Any] = {}
+        for file, keys in self.params.items():
+            path = self.root / file
+            if not path.exists():
+                raise UsageError(f"{file}: params file declared in dvc.yaml is missing")
+            tree = load_yaml(path, root=self.root) or {}
+            if not isinstance(tree, dict):
+                raise UsageError(f"{file}: expected a mapping of params at the top level")
+            flat = flatten(tree)
+            if keys:
+                flat = {k: v for k, v in flat.items() if any(_under(k, key) for key in keys)}
+            prefix = "" if file == "params.yaml" else f"{file}:"
+            values.update({f"{prefix}{k}": v for k, v in flat.items()})
+        return values
+
+
+def _under(key: str, declared: str) -> bool:
+    return key == declared or key.startswith(declared + ".")
+
+
+def _out_paths(entries: Any) -> Iterator[str]:
+    for entry in entries or []:
+        if isinstance(entry, str):
+            yield entry
+        elif isinstance(entry, dict):
+            yield from (str(k) for k in entry)
+
+
+def _add_params(params: dict[str, list[str]], entries: Any) -> None:
+    for entry in entries or []:
+        if isinstance(entry, str):
+            params.setdefault("params.yaml", []).append(entry)
+        elif isinstance(entry, dict):
+            for file, keys in entry.items():
+                params.setdefault(str(file), []).extend(keys or [])
+
+
+def load_project(root: Path) -> Project:
+    dvc_yaml = root / "dvc.yaml"
+    if not dvc_yaml.is_file():
+        raise UsageError(
+            f"no dvc.yaml in {root}",
+            hint="mlci runs a DVC pipeline: create one with `dvc stage add`",
+        )
+    document = load_yaml(dvc_yaml, root=root) or {}
+    if not isinstance(document, dict):
+        raise UsageError("dvc.yaml: expected a mapping with a 'stages' key")
+    project = Project(root=root)
+    stages = document.get("stages") or {}
+    if not isinstance(stages, dict):
+        raise UsageError("dvc.yaml: 'stages' must be a mapping of stage names")
+    for name, stage in stages.items():
+        project.stages.append(str(name))
+        if not isinstance(stage, dict):
+            raise UsageError(f"dvc.yaml: stage '{name}' must be a mapping")
+        _add_params(project.params, stage.get("params"))
+        project.metrics.extend(_out_paths(stage.get("metrics")))
+        project.plots.extend(_out_paths(stage.get("plots")))
+    project.metrics.extend(_out_paths(document.get("metrics")))
+    for entry in document.get("plots") or []:
+        if isinstance(entry, str):
+            project.plots.append(entry)
+    artifacts = document.get("artifacts") or {}
+    if isinstance(artifacts, dict):
+        project.artifacts = {str(k): dict(v or {}) for k, v in artifacts.items()}
+    # an empty key list in a dict entry means "the whole file", as in DVC
+    if not project.params and (root / "params.yaml").exists():
+        project.params["params.yaml"] = []
+    project.metrics = list(dict.fromkeys(project.metrics))
+    project.plots = list(dict.fromkeys(project.plots))
+    return project
+
+
+# --- remotes -----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Remote:
+    name: str
+    url: str
+    embedded: bool = False
+
+
+def _open(root: Path, remote: Remote | None = None) -> Repo:
+    from dvc.exceptions import NotDvcRepoError
+    from dvc.repo import Repo
+
+    overrides: dict[str, Any] = {}
+    if remote and remote.embedded:
+        overrides = {"remote": {remote.name: {"url": remote.url}}, "core": {"remote": remote.name}}
+    try:
+        return Repo(str(root), config=overrides or None)
+    except NotDvcRepoError:
+        raise UsageError(f"not a DVC repository: {root}", hint="run `dvc init` first") from None
+
+
+def resolve_remote(root: Path, name: str, embedded_dir: str) -> Remote | None:
+    """The remote to use: `name` if given, else DVC's default, else the embedded directory."""
+    from dvc.config import Config as DvcConfig
+    from dvc.config import ConfigError as DvcConfigError
+
+    if not (root / ".dvc").is_dir():
+        raise UsageError(f"not a DVC repository: {root}", hint="run `dvc init` first")
+    try:
+        config = DvcConfig(str(root / ".dvc"))
+    except DvcConfigError as exc:
+        raise UsageError(f".dvc/config: {exc}") from None
+    remotes: dict[str, Any] = config.get("remote", {})
+    if name:
+        if name not in remotes:
+            known = ", ".join(sorted(remotes)) or "none"
+            raise UsageError(
+                f"[tool.mlci] dvc.remote = '{name}': no such DVC remote (known: {known})"
+            )
+        return Remote(name=name, url=str(remotes[name].get("url", "")))
+    default = config.get("core", {}).get("remote")
+    if default:
+        if default not in remotes:
+            raise UsageError(f".dvc/config: core.remote = '{default}' names no remote")
+        return Remote(name=default, url=str(remotes[default].get("url", "")))
+    if embedded_dir:
+        path = Path(embedded_dir)
+        path = path if path.is_absolute() else root / path
+        return Remote(name=EMBEDDED_REMOTE, url=str(path), embedded=True)
+    return None
+
+
+def _describe_remote(remote: Remote) -> str:
+    return f"DVC remote '{remote.name}' ({remote.url})"
+
+
+def check_remote(root: Path, remote: Remote, *, create: bool = False) -> bool:
+    """Whether the remote answers; an unreachable one raises ServiceError (exit 3)."""
+    if remote.embedded:
+        path = Path(remote.url)
+        if create:
+            try:
+                path.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise ServiceError(
+                    f"{_describe_remote(remote)} is unusable: {exc.strerror}"
+                ) from None
+        return path.is_dir()
+    repo = _open(root, remote)
+    try:
+        odb = repo.cloud.get_remote_odb(remote.name)
+        return bool(odb.fs.exists(odb.path))
+    except Exception as exc:  # network and auth errors come in many types
+        raise ServiceError(
+            f"{_describe_remote(remote)} is unreachable: {_first_line(exc)}"
+        ) from None
+    finally:
+        repo.close()
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip() or type(exc).__name__
+    return text.splitlines()[0]
+
+
+@dataclass(frozen=True)
+class PullResult:
+    fetched: int
+    missing: int  # objects the remote does not have (yet): their stages will run
+
+
+@dataclass
+class StageRun:
+    name: str
+    status: StageStatus
+    seconds: float = 0.0
+
+
+class Pipeline:
+    """One DVC repository opened in process for a whole `mlci run`: pull, repro, push.
+
+    In process, because a second interpreter importing DVC costs more than the
+    no-op repro itself. The stage commands still run as DVC's child processes;
+    their output is taken from file descriptors 1 and 2 while a stage runs.
+    """
+
+    def __init__(self, root: Path, remote: Remote | None = None) -> None:
+        self.root = root
+        self.remote = remote
+        self.repo = _open(root, remote)
+        self.repo.scm_context.quiet = True  # mlci says what changed; DVC's git hints are noise here
+
+    def __enter__(self) -> Pipeline:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.repo.close()
+
+    def _describe(self) -> str:
+        assert self.remote is not None  # noqa: S101 (callers check)
+        return _describe_remote(self.remote)
+
+    def pull(self, *, run_cache: bool) -> PullResult:
+        from dvc.exceptions import CheckoutError, DownloadError
+
+        assert self.remote is not None  # noqa: S101 (callers check)
+        check_remote(self.root, self.remote)
+        with _dvc_logs():
+            try:
+                result = self.repo.pull(
+                    remote=self.remote.name, run_cache=run_cache, allow_missing=True
+                )
+                stats = result.get("stats", {})
+                return PullResult(fetched=int(stats.get("fetched", 0)), missing=0)
+            except DownloadError as exc:
+                return PullResult(fetched=0, missing=int(exc.amount))
+            except CheckoutError as exc:
+                stats = exc.result.get("stats", {})
+                return PullResult(
+                    fetched=int(stats.get("fetched", 0)), missing=len(exc.result.get("failed", []))
+                )
+            except Exception as exc:
+                raise ServiceError(
+                    f"pull from {self._describe()} failed: {_first_line(exc)}"
+                ) from None
+
+    def push(self, *, run_cache: bool) -> int:
+        """Push outputs (and the run-cache); returns DVC's count of objects sent."""
+        from dvc.exceptions import UploadError
+
+        assert self.remote is not None  # noqa: S101 (callers check)
+        check_remote(self.root, self.remote, create=True)
+        with _dvc_logs():
+            try:
+                return int(self.repo.push(remote=self.remote.name, run_cache=run_cache))
+            except UploadError as exc:
+                raise ServiceError(
+                    f"push to {self._describe()} failed: {exc.amount} objects not sent; "
+                    "nothing is reported as pushed"
+                ) from None
+            except Exception as exc:
+                raise ServiceError(
+                    f"push to {self._describe()} failed: {_first_line(exc)}"
+                ) from None
+
+    def repro(
+        self,
+        targets: tuple[str, ...] = (),
+        *,
+        force: bool = False,
+        on_stage: Callable[[StageRun], None] | None = None,
+        on_line: Callable[[str], None] | None = None,
+    ) -> list[StageRun]:
+        """`dvc repro`; each stage comes back as ran / cached (run-cache) / unchanged, timed."""
+        from dvc.exceptions import DvcException
+        from dvc.repo.reproduce import _reproduce_stage
+        from dvc.stage.exceptions import StageCmdFailedError
+
+        stages: list[StageRun] = []
+        failure: dict[str, Any] = {}
+
+        def repro_fn(stage: Any, **kwargs: Any) -> Any:
+            name = str(stage.addressing)
+            started = time.monotonic()
+            with _dvc_logs(on_line) as messages, _capture_output(on_line) as tail:
+                try:
+                    ret = _reproduce_stage(stage, **kwargs)
+                except Exception as exc:
+                    failure.update(stage=name, exc=exc, tail=list(tail))
+                    raise
+            if ret is None:
+                status: StageStatus = "unchanged"
+            elif any("is cached - skipping run" in m for m in messages):
+                status = "cached"
+            else:
+                status = "ran"
+            seconds = round(time.monotonic() - started, 3)
+            run = StageRun(name=name.removesuffix(".dvc"), status=status, seconds=seconds)
+            stages.append(run)
+            if on_stage:
+                on_stage(run)
+            return ret
+
+        try:
+            self.repo.reproduce(list(targets) or None, force=force, repro_fn=repro_fn)
+        except DvcException as exc:
+            if not failure:
+                raise UsageError(f"dvc repro: {_first_line(exc)}") from None
+            cause = failure["exc"]
+            tail = "\n".join(failure["tail"])
+            if isinstance(cause, StageCmdFailedError):
+                raise StageFailed(failure["stage"], str(cause), tail) from None
+            raise UsageError(f"stage '{failure['stage']}': {_first_line(cause)}") from None
+        return stages
+
+
+@contextmanager
+def _dvc_logs(on_line: Callable[[str], None] | None = None) -> Iterator[list[str]]:
+    """Take DVC's log records instead of letting its handlers print them."""
+    import logging
+
+    messages: list[str] = []
+
+    class _Collect(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            message = record.getMessage()
+            messages.append(message)
+            if on_line and message.strip():
+                on_line(message)
+
+    logger = logging.getLogger("dvc")
+    saved = (logger.handlers[:], logger.propagate, logger.level)
+    logger.handlers = [_Collect()]
+    logger.propagate = False
+    logger.setLevel(logging.INFO)
+    try:
+        yield messages
+    finally:
+        logger.handlers, logger.propagate, logger.level = saved
+
+
+def _pump(fd: int, on_line: Callable[[str], None] | None, tail: deque[str] | None) -> None:
+    with open(fd, encoding="utf-8", errors="replace", closefd=True) as stream:
+        for raw in stream:
+            line = raw.rstrip("\n")
+            if tail is not None and line.strip():
+                tail.append(line)
+            if on_line and line.strip():
+                on_line(line)
+
+
+@contextmanager
+def _capture_output(on_line: Callable[[str], None] | None) -> Iterator[deque[str]]:
+    """Route fds 1 and 2 (inherited by the stage command) through pipes while a stage runs.
+
+    Yields the tail of stderr. Meanwhile sys.stdout / sys.stderr point at the
+    original descriptors, so our own progress output never loops into the pipes.
+    """
+    tail: deque[str] = deque(maxlen=25)
+    for stream in (sys.stdout, sys.stderr):
+        stream.flush()
+    saved = {fd: os.dup(fd) for fd in (1, 2)}
+    readers = []
+    for fd in (1, 2):
+        read_end, write_end = os.pipe()
+        os.dup2(write_end, fd)
+        os.close(write_end)
+        thread = threading.Thread(
+            target=_pump, args=(read_end, on_line, tail if fd == 2 else None), daemon=True
+        )
+        thread.start()
+        readers.append(thread)
+    old_streams = sys.stdout, sys.stderr
+    sys.stdout = open(saved[1], "w", closefd=False)  # noqa: SIM115 (closed below)
+    sys.stderr = open(saved[2], "w", closefd=False)  # noqa: SIM115 (closed below)
+    try:
+        yield tail
+    finally:
+        for stream in (sys.stdout, sys.stderr):
+            stream.flush()
+            stream.close()
+        sys.stdout, sys.stderr = old_streams
+        for fd, copy in saved.items():
+            os.dup2(copy, fd)  # drops our last copy of the pipe's write end: the reader sees EOF
+            os.close(copy)
+        for thread in readers:
+            thread.join(timeout=10)

@@ -1,0 +1,99 @@
+"""Every git call goes through here. Nothing else imports GitPython."""
+
+from __future__ import annotations
+
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from mlci.errors import ServiceError, UsageError
+
+if TYPE_CHECKING:
+    import git as gitpython
+
+__all__ = ["Head", "head", "open_repo", "read_file", "toplevel"]
+
+
+@dataclass(frozen=True)
+class Head:
+    sha: str | None  # None in a repository with no commit yet
+    branch: str | None  # None on a detached HEAD
+    dirty: bool
+
+
+def open_repo(path: Path) -> gitpython.Repo:
+    import git as gitpython
+
+    try:
+        return gitpython.Repo(path, search_parent_directories=True)
+    except gitpython.InvalidGitRepositoryError:
+        raise UsageError(
+            f"not a git repository: {path}", hint="run mlci inside a git checkout (git init)"
+        ) from None
+    except gitpython.NoSuchPathError:
+        raise UsageError(f"no such directory: {path}") from None
+    except gitpython.GitCommandNotFound:
+        raise ServiceError("git failed: is it installed and on PATH?") from None
+
+
+def _git(path: Path, *args: str) -> str:
+    try:
+        done = subprocess.run(
+            ["git", *args], cwd=path, capture_output=True, text=True, check=False, timeout=60
+        )
+    except FileNotFoundError:
+        raise ServiceError("git failed: is it installed and on PATH?") from None
+    except NotADirectoryError:
+        raise UsageError(f"no such directory: {path}") from None
+    if done.returncode != 0:
+        if "not a git repository" in done.stderr:
+            raise UsageError(
+                f"not a git repository: {path}", hint="run mlci inside a git checkout (git init)"
+            )
+        raise ServiceError(f"git {' '.join(args)} failed: {done.stderr.strip()}")
+    return done.stdout
+
+
+def head(path: Path) -> Head:
+    # one `git status` call instead of GitPython: this runs on every `mlci run`
+    if not path.is_dir():
+        raise UsageError(f"no such directory: {path}")
+    sha: str | None = None
+    branch: str | None = None
+    dirty = False
+    for line in _git(
+        path, "status", "--porcelain=v2", "--branch", "--untracked-files=no"
+    ).splitlines():
+        if line.startswith("# branch.oid "):
+            oid = line.removeprefix("# branch.oid ")
+            sha = None if oid == "(initial)" else oid
+        elif line.startswith("# branch.head "):
+            name = line.removeprefix("# branch.head ")
+            branch = None if name == "(detached)" else name
+        elif not line.startswith("#"):
+            dirty = True
+    return Head(sha=sha, branch=branch, dirty=dirty)
+
+
+def toplevel(path: Path) -> Path:
+    if not path.is_dir():
+        raise UsageError(f"no such directory: {path}")
+    return Path(_git(path, "rev-parse", "--show-toplevel").strip())
+
+
+def read_file(path: Path, rev: str, relpath: str) -> bytes | None:
+    """A file's bytes at a revision; None when the file does not exist there."""
+    import git as gitpython
+
+    repo = open_repo(path)
+    try:
+        commit = repo.commit(rev)
+    except (gitpython.BadName, ValueError):
+        raise UsageError(f"unknown revision: {rev}") from None
+    try:
+        blob = commit.tree / relpath
+    except KeyError:
+        return None
+    data: bytes = blob.data_stream.read()
+    return data

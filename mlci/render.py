@@ -1,0 +1,110 @@
+"""What a person sees for `run`, `config` and `doctor` in the terminal."""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import TYPE_CHECKING, Any
+
+from mlci import console
+from mlci.api import Progress
+from mlci.console import escape
+
+if TYPE_CHECKING:
+    from mlci.api import RunResult
+    from mlci.config import Config
+    from mlci.doctor import Check
+    from mlci.dvc import StageRun
+
+__all__ = ["RunProgress", "render_checks", "render_config", "render_run"]
+
+_STAGE_MARK = {"ran": "[green]✓[/]", "cached": "[cyan]↺[/]", "unchanged": "[dim]·[/]"}
+_STAGE_WORD = {"ran": "ran", "cached": "from run-cache", "unchanged": "unchanged"}
+_CHECK_MARK = {
+    "ok": "[green]✓[/]",
+    "warn": "[yellow]![/]",
+    "fail": "[red]✗[/]",
+    "info": "[dim]·[/]",
+}
+
+
+def _seconds(value: float) -> str:
+    return f"{value:.1f}s" if value < 60 else f"{int(value // 60)}m{value % 60:04.1f}s"
+
+
+class RunProgress(Progress):
+    """Stage-by-stage progress on stderr, so stdout stays clean for pipes."""
+
+    def __init__(self, *, verbose: bool = False) -> None:
+        self.verbose = verbose
+
+    def step(self, message: str) -> None:
+        console.err().print(f"[dim]›[/] {escape(message)}")
+
+    def stage(self, stage: StageRun) -> None:
+        timing = "" if stage.status == "unchanged" else f"  {_seconds(stage.seconds)}"
+        console.err().print(
+            f"  {_STAGE_MARK[stage.status]} {escape(stage.name):<16} {_STAGE_WORD[stage.status]}{timing}"
+        )
+
+    def output(self, line: str) -> None:
+        if self.verbose:
+            console.err().print(f"    [dim]{escape(line)}[/]")
+
+    def warning(self, message: str) -> None:
+        console.warn(message)
+
+
+def _short(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return str(value)
+
+
+def render_run(result: RunResult) -> None:
+    record = result.record
+    out = console.out()
+    ran, cached = record.ran, record.cached
+    unchanged = [s.name for s in record.stages if s.status == "unchanged"]
+    total = sum(s.seconds for s in record.stages)
+    parts = [f"{len(ran)} ran", f"{len(cached)} from run-cache", f"{len(unchanged)} unchanged"]
+    out.print(f"[bold]pipeline[/]  {', '.join(parts)} ({_seconds(total)} in stages)")
+    if record.remote:
+        r = record.remote
+        out.print(
+            f"[bold]remote[/]    '{escape(r['name'])}' {escape(r['url'])}: "
+            f"{r['pulled']} pulled, {r['pushed']} pushed"
+        )
+    top = {k: v for k, v in record.metrics.items() if "." not in k.split(":")[-1]}
+    if top:
+        shown = "  ".join(f"{escape(k)} {_short(v)}" for k, v in list(top.items())[:8])
+        out.print(f"[bold]metrics[/]   {shown}")
+    if record.mlflow:
+        m = record.mlflow
+        note = " (unchanged since the last run)" if result.mlflow_reused else ""
+        out.print(f"[bold]mlflow[/]    run {m['run_id']} in experiment {m['experiment_id']}{note}")
+        out.print(f"          open: {escape(str(m.get('ui', '')))}")
+    out.print(f"[dim]details   {escape(str(result.record_path))}[/]")
+
+
+def render_config(cfg: Config) -> None:
+    """TOML-shaped, so a line can be pasted into pyproject.toml; the source of each value beside it."""
+    out = console.out()
+    out.print(
+        f"[dim]# {escape('[tool.mlci]')} from {escape(str(cfg.file or 'defaults: no pyproject.toml'))}[/]"
+    )
+    rows = [(key, json.dumps(value), source) for key, value, source in cfg.effective()]
+    width = max(len(f"{key} = {value}") for key, value, _ in rows)
+    for key, value, source in rows:
+        out.print(f"{escape(f'{key} = {value}'):<{width}}  [dim]# {escape(source)}[/]")
+    out.print(f"[dim]# tracking URI in effect: {escape(cfg.tracking_uri)}[/]")
+    out.print(f"[dim]# MLflow experiment: {escape(cfg.experiment_name)}[/]")
+
+
+def render_checks(rows: list[Check]) -> None:
+    out = console.out()
+    width = max(len(row.name) for row in rows)
+    for row in rows:
+        out.print(f"{_CHECK_MARK[row.status]} {escape(row.name):<{width}}  {escape(row.detail)}")
+    if os.environ.get("GITHUB_ACTIONS") == "true":
+        out.print("[dim](running in GitHub Actions)[/]")

@@ -1,0 +1,77 @@
+"""`.mlci/run.json`: what the last `mlci run` did, for `mlci report` to read later."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+__all__ = ["RunRecord", "StageRecord", "read", "write"]
+
+FORMAT = 1
+FILENAME = "run.json"
+
+
+@dataclass
+class StageRecord:
+    name: str
+    status: str  # ran | cached | unchanged | failed
+    seconds: float
+
+
+@dataclass
+class RunRecord:
+    started_at: str
+    finished_at: str = ""
+    status: str = "ok"  # ok | failed
+    git: dict[str, Any] = field(default_factory=dict)
+    ci: dict[str, Any] = field(default_factory=dict)
+    stages: list[StageRecord] = field(default_factory=list)
+    remote: dict[str, Any] | None = None
+    hardware: dict[str, Any] = field(default_factory=dict)
+    mlflow: dict[str, Any] | None = None
+    metrics: dict[str, Any] = field(default_factory=dict)
+    lock_digest: str | None = None
+    error: str | None = None
+    format: int = FORMAT
+
+    @property
+    def ran(self) -> list[str]:
+        return [s.name for s in self.stages if s.status == "ran"]
+
+    @property
+    def cached(self) -> list[str]:
+        return [s.name for s in self.stages if s.status == "cached"]
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> RunRecord:
+        known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
+        known["stages"] = [StageRecord(**s) for s in known.get("stages", [])]
+        return cls(**known)
+
+
+def write(state_dir: Path, record: RunRecord) -> Path:
+    state_dir.mkdir(parents=True, exist_ok=True)
+    path = state_dir / FILENAME
+    # write-then-rename: a crash never leaves half a file for the report to trip on
+    fd, tmp = tempfile.mkstemp(dir=state_dir, prefix=".run-", suffix=".json")
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        json.dump(record.to_dict(), handle, indent=2, sort_keys=True)
+        handle.write("\n")
+    os.replace(tmp, path)
+    return path
+
+
+def read(state_dir: Path) -> RunRecord | None:
+    path = state_dir / FILENAME
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        return RunRecord.from_dict(data) if data.get("format") == FORMAT else None
+    except (OSError, ValueError, TypeError):
+        return None

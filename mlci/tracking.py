@@ -1,0 +1,146 @@
+"""MLflow: every tracking call goes through here. Nothing else imports mlflow."""
+
+from __future__ import annotations
+
+import math
+import os
+import urllib.error
+import urllib.request
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from mlci.errors import ServiceError
+
+__all__ = ["TrackedRun", "check_server", "is_server", "record_run", "ui_hint"]
+
+# MLflow's own defaults retry for minutes against a dead server
+_CLIENT_ENV = {"MLFLOW_HTTP_REQUEST_MAX_RETRIES": "2", "MLFLOW_HTTP_REQUEST_TIMEOUT": "20"}
+
+
+@dataclass(frozen=True)
+class TrackedRun:
+    tracking_uri: str
+    experiment_id: str
+    run_id: str
+    url: str | None  # a browsable link when the tracking server serves a UI
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "tracking_uri": self.tracking_uri,
+            "experiment_id": self.experiment_id,
+            "run_id": self.run_id,
+            "url": self.url,
+        }
+
+
+def is_server(uri: str) -> bool:
+    return uri.startswith(("http://", "https://"))
+
+
+def check_server(uri: str, *, timeout: float = 3.0, attempts: int = 2) -> None:
+    """Raise ServiceError (exit 3) when a tracking server does not answer its health check."""
+    if not is_server(uri):
+        return
+    url = uri.rstrip("/") + "/health"
+    reason = ""
+    for _ in range(attempts):
+        try:
+            with urllib.request.urlopen(url, timeout=timeout) as response:  # noqa: S310 (http(s) only, checked above)
+                if response.status == 200:
+                    return
+                reason = f"HTTP {response.status}"
+        except urllib.error.HTTPError as exc:
+            reason = f"HTTP {exc.code}"
+        except (urllib.error.URLError, OSError) as exc:
+            reason = str(getattr(exc, "reason", exc))
+    raise ServiceError(
+        f"MLflow tracking server {uri} is unreachable: {reason}",
+        hint="start it, fix MLFLOW_TRACKING_URI, or pass --no-tracking",
+    )
+
+
+def ui_hint(uri: str, run: TrackedRun | None = None) -> str:
+    """How a person opens the run: its link, or the `mlflow ui` command for a sqlite store."""
+    if run and run.url:
+        return run.url
+    command = f"mlflow ui --backend-store-uri {uri}"
+    if run:
+        return f"{command}  then http://127.0.0.1:5000/#/experiments/{run.experiment_id}/runs/{run.run_id}"
+    return command
+
+
+def _numeric(value: Any) -> float | None:
+    if isinstance(value, bool):
+        return float(value)
+    if isinstance(value, int | float) and math.isfinite(value):
+        return float(value)
+    return None
+
+
+def record_run(
+    uri: str,
+    experiment: str,
+    *,
+    artifact_root: Path,
+    run_name: str,
+    params: Mapping[str, Any],
+    metrics: Mapping[str, Any],
+    tags: Mapping[str, str],
+    artifacts: list[tuple[Path, str]],
+) -> TrackedRun:
+    """Log one run; `artifacts` are (file, folder inside the run's artifacts)."""
+    for key, value in _CLIENT_ENV.items():
+        os.environ.setdefault(key, value)
+    if uri.startswith("sqlite:///"):
+        Path(uri.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+    check_server(uri)
+
+    import logging
+
+    import mlflow
+    from mlflow.exceptions import MlflowException
+
+    # "Creating initial MLflow database tables..." and friends are not news to a user
+    logging.getLogger("mlflow").setLevel(logging.WARNING)
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+
+    try:
+        client = mlflow.MlflowClient(tracking_uri=uri)
+        found = client.get_experiment_by_name(experiment)
+        if found is None:
+            # a sqlite store would otherwise put artifacts in ./mlruns of the working directory
+            location = None if is_server(uri) else artifact_root.resolve().as_uri()
+            experiment_id = client.create_experiment(experiment, artifact_location=location)
+        else:
+            experiment_id = found.experiment_id
+        run = client.create_run(experiment_id, run_name=run_name, tags=dict(tags))
+        run_id = run.info.run_id
+        from mlflow.entities import Metric, Param
+
+        now = int(run.info.start_time)
+        logged_params = [Param(k, str(v)[:6000]) for k, v in sorted(params.items())]
+        logged_metrics = [
+            Metric(k, number, now, 0)
+            for k, v in sorted(metrics.items())
+            if (number := _numeric(v)) is not None
+        ]
+        for start in range(0, max(len(logged_params), len(logged_metrics)), 100):
+            client.log_batch(
+                run_id,
+                metrics=logged_metrics[start : start + 100],
+                params=logged_params[start : start + 100],
+            )
+        for path, folder in artifacts:
+            if path.is_file():
+                client.log_artifact(run_id, str(path), artifact_path=folder or None)
+        client.set_terminated(run_id, "FINISHED")
+    except MlflowException as exc:
+        raise ServiceError(f"MLflow ({uri}) refused the run: {exc.message}") from None
+    except OSError as exc:
+        raise ServiceError(f"MLflow ({uri}) failed: {exc}") from None
+    url = (
+        f"{uri.rstrip('/')}/#/experiments/{experiment_id}/runs/{run_id}" if is_server(uri) else None
+    )
+    return TrackedRun(tracking_uri=uri, experiment_id=str(experiment_id), run_id=run_id, url=url)

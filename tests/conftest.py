@@ -1,0 +1,146 @@
+"""Fixtures shared by every test: real git repositories and DVC projects in temp dirs."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import textwrap
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+
+
+@pytest.fixture(autouse=True)
+def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> None:
+    """No test reads the developer's git identity, GitHub variables or MLflow settings."""
+    for name in list(os.environ):
+        if name.startswith(("GITHUB_", "MLFLOW_", "RUNNER_")) or name in {"GH_TOKEN", "CI"}:
+            monkeypatch.delenv(name, raising=False)
+    home = tmp_path_factory.mktemp("home")
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("GIT_CONFIG_GLOBAL", str(home / ".gitconfig"))
+    monkeypatch.setenv("GIT_AUTHOR_NAME", "Test Author")
+    monkeypatch.setenv("GIT_AUTHOR_EMAIL", "author@example.com")
+    monkeypatch.setenv("GIT_COMMITTER_NAME", "Test Author")
+    monkeypatch.setenv("GIT_COMMITTER_EMAIL", "author@example.com")
+    monkeypatch.setenv("DVC_NO_ANALYTICS", "1")
+    monkeypatch.setenv("DVC_GLOBAL_CONFIG_DIR", str(home / "dvc-global"))
+    monkeypatch.setenv("DVC_SYSTEM_CONFIG_DIR", str(home / "dvc-system"))
+    monkeypatch.setenv("NO_COLOR", "1")
+    # the venv's bin first, so `dvc` and `python` in stage commands are this environment's
+    monkeypatch.setenv("PATH", f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}")
+
+
+def sh(*argv: str, cwd: Path, check: bool = True) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(list(argv), cwd=cwd, check=check, capture_output=True, text=True)
+
+
+def git(cwd: Path, *args: str) -> str:
+    return sh("git", *args, cwd=cwd).stdout.strip()
+
+
+def commit_all(cwd: Path, message: str) -> str:
+    git(cwd, "add", "-A")
+    git(cwd, "commit", "-q", "-m", message)
+    return git(cwd, "rev-parse", "HEAD")
+
+
+# A pipeline small enough to run in a second, with DVC's real semantics:
+# params, deps, cached outs, a metrics file and a plots file.
+TINY_DVC_YAML = """\
+stages:
+  double:
+    cmd: python double.py
+    deps: [double.py, input.txt]
+    params: [double]
+    outs: [work/doubled.txt]
+  score:
+    cmd: python score.py
+    deps: [score.py, work/doubled.txt]
+    params: [score]
+    outs:
+      - plots/curve.csv
+    metrics:
+      - metrics.json
+"""
+
+TINY_FILES = {
+    "double.py": """\
+        import pathlib, yaml
+        p = yaml.safe_load(open("params.yaml"))["double"]
+        pathlib.Path("work").mkdir(exist_ok=True)
+        numbers = [int(x) * p["factor"] for x in open("input.txt").read().split()]
+        pathlib.Path("work/doubled.txt").write_text(" ".join(map(str, numbers)))
+        """,
+    "score.py": """\
+        import json, pathlib, sys, yaml
+        p = yaml.safe_load(open("params.yaml"))["score"]
+        if p.get("fail"):
+            print("something broke in score", file=sys.stderr)
+            sys.exit(3)
+        numbers = [int(x) for x in open("work/doubled.txt").read().split()]
+        pathlib.Path("plots").mkdir(exist_ok=True)
+        pathlib.Path("plots/curve.csv").write_text("step,value\\n" + "".join(f"{i},{n}\\n" for i, n in enumerate(numbers)))
+        json.dump({"total": sum(numbers) * p["scale"], "nested": {"count": len(numbers)}}, open("metrics.json", "w"))
+        """,
+    "params.yaml": """\
+        double:
+          factor: 2
+        score:
+          scale: 1.5
+          fail: false
+        """,
+    "input.txt": "1 2 3\n",
+    ".gitignore": "/.mlci/\n",
+}
+
+
+def make_tiny_project(path: Path, *, pyproject: str = "") -> Path:
+    path.mkdir(parents=True, exist_ok=True)
+    git(path, "init", "-q", "-b", "main")
+    sh(str(BIN / "dvc"), "init", "-q", cwd=path)
+    for name, text in TINY_FILES.items():
+        (path / name).write_text(textwrap.dedent(text))
+    (path / "dvc.yaml").write_text(TINY_DVC_YAML)
+    if pyproject:
+        (path / "pyproject.toml").write_text(textwrap.dedent(pyproject))
+    commit_all(path, "tiny pipeline")
+    return path
+
+
+@pytest.fixture
+def tiny(tmp_path: Path) -> Path:
+    """A real git + DVC repository with a two-stage pipeline, committed."""
+    return make_tiny_project(tmp_path / "tiny")
+
+
+@pytest.fixture
+def make_tiny(tmp_path: Path) -> Callable[..., Path]:
+    def make(name: str = "proj", pyproject: str = "") -> Path:
+        return make_tiny_project(tmp_path / name, pyproject=pyproject)
+
+    return make
+
+
+REFERENCE_FILES = ["dvc.yaml", "params.yaml", "data.dvc", "pyproject.toml", ".dvcignore", ".gitignore"]
+
+
+@pytest.fixture
+def digits_repo(tmp_path: Path) -> Iterator[Path]:
+    """A copy of this repository's reference project, as a fresh git + DVC repo."""
+    repo = tmp_path / "digits"
+    repo.mkdir()
+    for name in REFERENCE_FILES:
+        if (ROOT / name).exists():
+            shutil.copy2(ROOT / name, repo / name)
+    shutil.copytree(ROOT / "pipelines", repo / "pipelines", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(ROOT / ".dvc", repo / ".dvc", ignore=shutil.ignore_patterns("tmp", "cache", "config.local"))
+    git(repo, "init", "-q", "-b", "main")
+    commit_all(repo, "reference project")
+    yield repo
