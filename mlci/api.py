@@ -148,6 +148,16 @@ def _track(
     return False
 
 
+def _check_runner(cfg: config.Config) -> hardware.Runner:
+    runner = hardware.current()
+    if cfg.require_gpu and not hardware.has_gpu(runner):
+        why = f" ({runner.gpu_error})" if runner.gpu_error else ""
+        raise ServiceError(
+            f"[tool.mlci] require_gpu = true, but no GPU was found on this runner{why}"
+        )
+    return runner
+
+
 def run(
     path: Path | None = None,
     *,
@@ -171,13 +181,7 @@ def run(
     project = dvc.load_project(root)
     params = project.read_params()
 
-    runner = hardware.current()
-    if cfg.require_gpu and not hardware.has_gpu(runner):
-        why = f" ({runner.gpu_error})" if runner.gpu_error else ""
-        raise ServiceError(
-            f"[tool.mlci] require_gpu = true, but no GPU was found on this runner{why}"
-        )
-
+    runner = _check_runner(cfg)
     track = tracking_enabled and cfg.tracking.enabled
     if track:
         tracking.check_server(cfg.tracking_uri)
@@ -223,7 +227,11 @@ def run(
                 )
         try:
             stages = pipeline.repro(
-                targets, force=force, on_stage=progress.stage, on_line=progress.output
+                targets,
+                force=force,
+                pull=bool(remote and pull),
+                on_stage=progress.stage,
+                on_line=progress.output,
             )
         except StageFailed as exc:
             record.status, record.error = "failed", exc.message

@@ -8,6 +8,7 @@ can be followed line by line and the failing stage's stderr kept.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 import threading
@@ -232,6 +233,9 @@ def check_remote(root: Path, remote: Remote, *, create: bool = False) -> bool:
                     f"{_describe_remote(remote)} is unusable: {exc.strerror}"
                 ) from None
         return path.is_dir()
+    if remote.url.startswith(("http://", "https://")):
+        # DVC's HTTP filesystem reports a refused connection as "file not found"
+        return _http_answers(remote)
     repo = _open(root, remote)
     try:
         odb = repo.cloud.get_remote_odb(remote.name)
@@ -242,6 +246,21 @@ def check_remote(root: Path, remote: Remote, *, create: bool = False) -> bool:
         ) from None
     finally:
         repo.close()
+
+
+def _http_answers(remote: Remote, timeout: float = 5.0) -> bool:
+    import urllib.error
+    import urllib.request
+
+    request = urllib.request.Request(remote.url, method="HEAD")  # noqa: S310 (http(s) only)
+    try:
+        with urllib.request.urlopen(request, timeout=timeout):  # noqa: S310
+            return True
+    except urllib.error.HTTPError:
+        return True  # it answered; a 404 on the root of a remote is normal
+    except (urllib.error.URLError, OSError) as exc:
+        reason = getattr(exc, "reason", exc)
+        raise ServiceError(f"{_describe_remote(remote)} is unreachable: {reason}") from None
 
 
 def _first_line(exc: BaseException) -> str:
@@ -273,14 +292,33 @@ class Pipeline:
     def __init__(self, root: Path, remote: Remote | None = None) -> None:
         self.root = root
         self.remote = remote
-        self.repo = _open(root, remote)
-        self.repo.scm_context.quiet = True  # mlci says what changed; DVC's git hints are noise here
+        # DVC resolves targets and paths against the working directory, as its CLI runs in the root
+        self._cwd = contextlib.chdir(root)
+        self._cwd.__enter__()
+        self._repo: Repo | None = None
+
+    @property
+    def repo(self) -> Repo:
+        if self._repo is None:
+            self._repo = _open(self.root, self.remote)
+            self._repo.scm_context.quiet = True  # mlci says what changed; DVC's git hints are noise
+        return self._repo
+
+    def _fresh(self) -> None:
+        # a Repo that pulled keeps state that stops the next repro from saving run-cache
+        # entries (seen with DVC 3.67): each operation gets its own, as with the dvc CLI
+        if self._repo is not None:
+            self._repo.close()
+            self._repo = None
 
     def __enter__(self) -> Pipeline:
         return self
 
     def __exit__(self, *_exc: object) -> None:
-        self.repo.close()
+        try:
+            self._fresh()
+        finally:
+            self._cwd.__exit__(None, None, None)
 
     def _describe(self) -> str:
         assert self.remote is not None  # noqa: S101 (callers check)
@@ -316,6 +354,7 @@ class Pipeline:
 
         assert self.remote is not None  # noqa: S101 (callers check)
         check_remote(self.root, self.remote, create=True)
+        self._fresh()
         with _dvc_logs():
             try:
                 return int(self.repo.push(remote=self.remote.name, run_cache=run_cache))
@@ -334,14 +373,20 @@ class Pipeline:
         targets: tuple[str, ...] = (),
         *,
         force: bool = False,
+        pull: bool = False,
         on_stage: Callable[[StageRun], None] | None = None,
         on_line: Callable[[str], None] | None = None,
     ) -> list[StageRun]:
-        """`dvc repro`; each stage comes back as ran / cached (run-cache) / unchanged, timed."""
+        """`dvc repro`; each stage comes back as ran / cached (run-cache) / unchanged, timed.
+
+        With `pull`, a run-cache hit whose outputs are only in the remote is
+        downloaded instead of re-run (`dvc repro --pull`).
+        """
         from dvc.exceptions import DvcException
         from dvc.repo.reproduce import _reproduce_stage
         from dvc.stage.exceptions import StageCmdFailedError
 
+        self._fresh()
         stages: list[StageRun] = []
         failure: dict[str, Any] = {}
 
@@ -368,7 +413,13 @@ class Pipeline:
             return ret
 
         try:
-            self.repo.reproduce(list(targets) or None, force=force, repro_fn=repro_fn)
+            with _own_environment_first(), _dvc_logs(on_line):
+                self.repo.reproduce(
+                    list(targets) or None,
+                    force=force,
+                    repro_fn=repro_fn,
+                    pull=pull and self.remote is not None,
+                )
         except DvcException as exc:
             if not failure:
                 raise UsageError(f"dvc repro: {_first_line(exc)}") from None
@@ -378,6 +429,21 @@ class Pipeline:
                 raise StageFailed(failure["stage"], str(cause), tail) from None
             raise UsageError(f"stage '{failure['stage']}': {_first_line(cause)}") from None
         return stages
+
+
+@contextmanager
+def _own_environment_first() -> Iterator[None]:
+    """Stage commands find `python` and tools of the environment mlci runs in, as if activated."""
+    saved = os.environ.get("PATH")
+    own = str(Path(sys.executable).parent)
+    os.environ["PATH"] = os.pathsep.join([own, *([saved] if saved else [])])
+    try:
+        yield
+    finally:
+        if saved is None:
+            os.environ.pop("PATH", None)
+        else:
+            os.environ["PATH"] = saved
 
 
 @contextmanager
@@ -394,15 +460,18 @@ def _dvc_logs(on_line: Callable[[str], None] | None = None) -> Iterator[list[str
             if on_line and message.strip():
                 on_line(message)
 
-    logger = logging.getLogger("dvc")
-    saved = (logger.handlers[:], logger.propagate, logger.level)
-    logger.handlers = [_Collect()]
-    logger.propagate = False
-    logger.setLevel(logging.INFO)
+    loggers = [logging.getLogger(name) for name in ("dvc", "dvc_data", "dvc_objects")]
+    saved = [(lg.handlers[:], lg.propagate, lg.level) for lg in loggers]
+    handler = _Collect()
+    for logger in loggers:
+        logger.handlers = [handler]
+        logger.propagate = False
+        logger.setLevel(logging.INFO)
     try:
         yield messages
     finally:
-        logger.handlers, logger.propagate, logger.level = saved
+        for logger, (handlers, propagate, level) in zip(loggers, saved, strict=True):
+            logger.handlers, logger.propagate, logger.level = handlers, propagate, level
 
 
 def _pump(fd: int, on_line: Callable[[str], None] | None, tail: deque[str] | None) -> None:

@@ -17,7 +17,9 @@ BIN = Path(sys.executable).parent
 
 
 @pytest.fixture(autouse=True)
-def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> None:
+def _isolated_env(
+    monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory
+) -> None:
     """No test reads the developer's git identity, GitHub variables or MLflow settings."""
     for name in list(os.environ):
         if name.startswith(("GITHUB_", "MLFLOW_", "RUNNER_")) or name in {"GH_TOKEN", "CI"}:
@@ -128,7 +130,14 @@ def make_tiny(tmp_path: Path) -> Callable[..., Path]:
     return make
 
 
-REFERENCE_FILES = ["dvc.yaml", "params.yaml", "data.dvc", "pyproject.toml", ".dvcignore", ".gitignore"]
+REFERENCE_FILES = [
+    "dvc.yaml",
+    "params.yaml",
+    "data.dvc",
+    "pyproject.toml",
+    ".dvcignore",
+    ".gitignore",
+]
 
 
 @pytest.fixture
@@ -139,8 +148,12 @@ def digits_repo(tmp_path: Path) -> Iterator[Path]:
     for name in REFERENCE_FILES:
         if (ROOT / name).exists():
             shutil.copy2(ROOT / name, repo / name)
-    shutil.copytree(ROOT / "pipelines", repo / "pipelines", ignore=shutil.ignore_patterns("__pycache__"))
-    shutil.copytree(ROOT / ".dvc", repo / ".dvc", ignore=shutil.ignore_patterns("tmp", "cache", "config.local"))
+    shutil.copytree(
+        ROOT / "pipelines", repo / "pipelines", ignore=shutil.ignore_patterns("__pycache__")
+    )
+    shutil.copytree(
+        ROOT / ".dvc", repo / ".dvc", ignore=shutil.ignore_patterns("tmp", "cache", "config.local")
+    )
     git(repo, "init", "-q", "-b", "main")
     commit_all(repo, "reference project")
     yield repo

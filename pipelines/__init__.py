@@ -1,0 +1,1 @@
+"""Reference ML projects that mlci runs on itself."""

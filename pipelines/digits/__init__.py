@@ -1,0 +1,1 @@
+"""Handwritten digits: the reference DVC pipeline (data, prepare, train, evaluate)."""

@@ -1,0 +1,217 @@
+"""`mlci run` against real git repositories, real DVC and a real MLflow sqlite store."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+from click.testing import CliRunner
+
+from mlci import api, hardware
+from mlci.cli import cli
+from mlci.errors import ServiceError, StageFailed, UsageError
+from tests.conftest import BIN, commit_all, git, make_tiny_project, sh
+
+
+def statuses(result: api.RunResult) -> dict[str, str]:
+    return {s.name: s.status for s in result.record.stages}
+
+
+def set_param(repo: Path, section: str, key: str, value: object) -> None:
+    params = yaml.safe_load((repo / "params.yaml").read_text())
+    params[section][key] = value
+    (repo / "params.yaml").write_text(yaml.safe_dump(params))
+
+
+def mlflow_run(result: api.RunResult) -> object:
+    import mlflow
+
+    assert result.record.mlflow is not None
+    client = mlflow.MlflowClient(tracking_uri=result.record.mlflow["tracking_uri"])
+    return client.get_run(result.record.mlflow["run_id"])
+
+
+def test_first_run_then_noop_then_only_changed_stage(tiny: Path) -> None:
+    first = api.run(tiny)
+    assert statuses(first) == {"double": "ran", "score": "ran"}
+    assert first.record.metrics == {"total": 18.0, "nested.count": 3}
+    assert first.record.remote is not None and first.record.remote["pushed"] > 0
+    assert (tiny / ".mlci" / "dvc-remote").is_dir()
+
+    record = json.loads((tiny / ".mlci" / "run.json").read_text())
+    assert record["status"] == "ok"
+    assert [s["name"] for s in record["stages"]] == ["double", "score"]
+    assert all(s["seconds"] > 0 for s in record["stages"])
+    assert record["git"]["sha"] == git(tiny, "rev-parse", "HEAD")
+    assert record["hardware"]["cpu_count"] >= 1
+    assert record["mlflow"]["run_id"]
+
+    run = mlflow_run(first)
+    assert run.data.params["double.factor"] == "2"  # type: ignore[attr-defined]
+    assert run.data.params["score.scale"] == "1.5"  # type: ignore[attr-defined]
+    assert run.data.metrics == {"total": 18.0, "nested.count": 3.0}  # type: ignore[attr-defined]
+    tags = run.data.tags  # type: ignore[attr-defined]
+    assert tags["mlflow.source.git.commit"] == git(tiny, "rev-parse", "HEAD")
+    assert tags["mlci.branch"] == "main"
+    assert tags["mlci.stages_ran"] == "double,score"
+    assert tags["mlci.gpu"] == "none"
+
+    second = api.run(tiny)
+    assert statuses(second) == {"double": "unchanged", "score": "unchanged"}
+    assert second.mlflow_reused
+    assert second.record.mlflow == first.record.mlflow
+
+    set_param(tiny, "score", "scale", 2.0)
+    third = api.run(tiny)
+    assert statuses(third) == {"double": "unchanged", "score": "ran"}
+    assert third.record.metrics["total"] == 24.0
+    assert not third.mlflow_reused
+    assert third.record.mlflow and third.record.mlflow["run_id"] != first.record.mlflow["run_id"]  # type: ignore[index]
+
+
+def test_fresh_clone_restores_from_remote_run_cache(tmp_path: Path) -> None:
+    remote = tmp_path / "shared-remote"
+    pyproject = f'[tool.mlci.dvc]\nembedded_remote = "{remote}"\n'
+    origin = make_tiny_project(tmp_path / "origin", pyproject=pyproject)
+    api.run(origin, tracking_enabled=False)  # factor 2: outs and run-cache pushed
+    set_param(origin, "double", "factor", 3)
+    api.run(origin, tracking_enabled=False)
+    commit_all(origin, "factor 3")
+
+    clone = tmp_path / "clone"
+    git(tmp_path, "clone", "-q", str(origin), str(clone))
+    # back to a param value that only the remote's run-cache has seen
+    set_param(clone, "double", "factor", 2)
+    result = api.run(clone, tracking_enabled=False)
+    assert result.record.remote is not None and result.record.remote["pulled"] > 0
+    assert statuses(result) == {"double": "cached", "score": "cached"}
+    assert (clone / "work" / "doubled.txt").read_text() == "2 4 6"
+    assert json.loads((clone / "metrics.json").read_text())["total"] == 18.0
+
+
+def test_clone_with_everything_pushed_runs_nothing(tmp_path: Path) -> None:
+    remote = tmp_path / "shared-remote"
+    origin = make_tiny_project(
+        tmp_path / "origin", pyproject=f'[tool.mlci.dvc]\nembedded_remote = "{remote}"\n'
+    )
+    api.run(origin, tracking_enabled=False)
+    commit_all(origin, "lock")
+    clone = tmp_path / "clone"
+    git(tmp_path, "clone", "-q", str(origin), str(clone))
+    result = api.run(clone, tracking_enabled=False)
+    assert set(statuses(result).values()) == {"unchanged"}
+    assert (clone / "metrics.json").is_file()
+
+
+def test_failing_stage_exits_1_with_its_stderr(tiny: Path) -> None:
+    set_param(tiny, "score", "fail", True)
+    with pytest.raises(StageFailed) as info:
+        api.run(tiny, tracking_enabled=False)
+    assert info.value.stage == "score"
+    assert "something broke in score" in info.value.message
+    assert "exited with 3" in info.value.message
+    record = json.loads((tiny / ".mlci" / "run.json").read_text())
+    assert record["status"] == "failed"
+    assert record["stages"] == [{"name": "score", "status": "failed", "seconds": 0.0}]
+
+    result = CliRunner().invoke(cli, ["-C", str(tiny), "run", "--no-tracking"])
+    assert result.exit_code == 1
+    assert "stage 'score' failed" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_malformed_params_names_file_and_line(tiny: Path) -> None:
+    (tiny / "params.yaml").write_text("double:\n  factor: 2\nscore: [unclosed\n")
+    with pytest.raises(UsageError, match=r"params\.yaml:4:1: malformed YAML") as info:
+        api.run(tiny)
+    assert info.value.exit_code == 2
+    assert not (tiny / "dvc.lock").exists()  # refused before any work
+
+
+def test_no_dvc_yaml(tiny: Path) -> None:
+    (tiny / "dvc.yaml").unlink()
+    result = CliRunner().invoke(cli, ["-C", str(tiny), "run"])
+    assert result.exit_code == 2
+    assert f"no dvc.yaml in {tiny}" in result.output
+
+
+def test_not_a_git_repo(tmp_path: Path) -> None:
+    result = CliRunner().invoke(cli, ["-C", str(tmp_path), "run"])
+    assert result.exit_code == 2
+    assert "not a git repository" in result.output
+
+
+def test_unknown_remote_name_in_config(make_tiny: object) -> None:
+    repo = make_tiny(pyproject='[tool.mlci.dvc]\nremote = "nope"\n')  # type: ignore[operator]
+    with pytest.raises(UsageError, match=r"dvc.remote = 'nope': no such DVC remote"):
+        api.run(repo)
+
+
+def test_unreachable_remote_exits_3_naming_it(tiny: Path) -> None:
+    # a closed port on loopback: refused at once, nothing leaves the machine
+    sh(str(BIN / "dvc"), "remote", "add", "-d", "store", "http://127.0.0.1:9/dvc", cwd=tiny)
+    with pytest.raises(
+        ServiceError, match=r"DVC remote 'store' \(http://127.0.0.1:9/dvc\) is unreachable"
+    ) as info:
+        api.run(tiny, tracking_enabled=False)
+    assert info.value.exit_code == 3
+    assert not (tiny / "dvc.lock").exists()
+
+
+def test_push_failure_is_not_reported_as_pushed(tiny: Path) -> None:
+    # pull is skipped; the remote folder cannot be created because a file is in the way
+    (tiny / "blocker").write_text("a file, not a folder")
+    sh(str(BIN / "dvc"), "remote", "add", "-d", "store", str(tiny / "blocker" / "remote"), cwd=tiny)
+    with pytest.raises(ServiceError, match="push to DVC remote 'store'") as info:
+        api.run(tiny, pull=False, tracking_enabled=False)
+    assert info.value.exit_code == 3
+    assert (
+        not (tiny / ".mlci" / "run.json").exists()
+        or json.loads((tiny / ".mlci" / "run.json").read_text()).get("remote", {}).get("pushed", 0)
+        == 0
+    )
+
+
+def test_require_gpu_without_gpu_exits_3_before_work(make_tiny: object) -> None:
+    if hardware.has_gpu(hardware.current()):
+        pytest.skip("this machine has a GPU")
+    repo = make_tiny(pyproject="[tool.mlci]\nrequire_gpu = true\n")  # type: ignore[operator]
+    result = CliRunner().invoke(cli, ["-C", str(repo), "run"])
+    assert result.exit_code == 3
+    assert "require_gpu = true, but no GPU was found" in result.output
+    assert not (repo / "dvc.lock").exists()
+
+
+def test_unreachable_tracking_server(tiny: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", "http://127.0.0.1:9")
+    result = CliRunner().invoke(cli, ["-C", str(tiny), "run"])
+    assert result.exit_code == 3
+    assert "MLflow tracking server http://127.0.0.1:9 is unreachable" in result.output
+    assert "--no-tracking" in result.output
+    assert not (tiny / "dvc.lock").exists()
+
+    result = CliRunner().invoke(cli, ["-C", str(tiny), "run", "--no-tracking"])
+    assert result.exit_code == 0, result.output
+    assert "tracking is off" in result.output
+    assert json.loads((tiny / ".mlci" / "run.json").read_text())["mlflow"] is None
+
+
+def test_cli_as_a_real_process(tiny: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "mlci", "run"], cwd=tiny, capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    assert "✓ double" in done.stderr and "ran" in done.stderr
+    assert "pipeline  2 ran, 0 from run-cache, 0 unchanged" in done.stdout
+    assert "metrics   total 18" in done.stdout
+    assert "mlflow ui --backend-store-uri sqlite:///" in done.stdout
+    again = subprocess.run(
+        [str(BIN / "mlci"), "run"], cwd=tiny, capture_output=True, text=True, check=False
+    )
+    assert again.returncode == 0, again.stderr
+    assert "0 ran, 0 from run-cache, 2 unchanged" in again.stdout
+    assert "(unchanged since the last run)" in again.stdout
