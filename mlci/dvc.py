@@ -325,31 +325,29 @@ class Pipeline:
         return _describe_remote(self.remote)
 
     def pull(self, *, run_cache: bool) -> PullResult:
-        from dvc.exceptions import CheckoutError, DownloadError
+        """Fetch outputs and the run-cache into the local cache; the workspace is not touched.
+
+        `repro` then checks out what unchanged stages need (`pull=True`), so a file
+        in the workspace is never overwritten or removed by the pull.
+        """
+        from dvc.exceptions import DownloadError
 
         assert self.remote is not None  # noqa: S101 (callers check)
         check_remote(self.root, self.remote)
+        self._fresh()
         with _dvc_logs():
             try:
-                result = self.repo.pull(
-                    remote=self.remote.name, run_cache=run_cache, allow_missing=True
-                )
-                stats = result.get("stats", {})
-                return PullResult(fetched=int(stats.get("fetched", 0)), missing=0)
+                fetched = self.repo.fetch(remote=self.remote.name, run_cache=run_cache)
+                return PullResult(fetched=int(fetched), missing=0)
             except DownloadError as exc:
                 return PullResult(fetched=0, missing=int(exc.amount))
-            except CheckoutError as exc:
-                stats = exc.result.get("stats", {})
-                return PullResult(
-                    fetched=int(stats.get("fetched", 0)), missing=len(exc.result.get("failed", []))
-                )
             except Exception as exc:
                 raise ServiceError(
                     f"pull from {self._describe()} failed: {_first_line(exc)}"
                 ) from None
 
     def push(self, *, run_cache: bool) -> int:
-        """Push outputs (and the run-cache); returns DVC's count of objects sent."""
+        """Push outputs (and the run-cache); returns how many output objects were sent."""
         from dvc.exceptions import UploadError
 
         assert self.remote is not None  # noqa: S101 (callers check)
@@ -357,7 +355,12 @@ class Pipeline:
         self._fresh()
         with _dvc_logs():
             try:
-                return int(self.repo.push(remote=self.remote.name, run_cache=run_cache))
+                # outputs first, counted by DVC as really sent; then the run-cache entries,
+                # which DVC counts whether or not the remote had them already
+                sent = int(self.repo.push(remote=self.remote.name, run_cache=False))
+                if run_cache:
+                    self.repo.stage_cache.push(self.remote.name)
+                return sent
             except UploadError as exc:
                 raise ServiceError(
                     f"push to {self._describe()} failed: {exc.amount} objects not sent; "
@@ -393,13 +396,20 @@ class Pipeline:
         def repro_fn(stage: Any, **kwargs: Any) -> Any:
             name = str(stage.addressing)
             started = time.monotonic()
+            dvcfile = Path(stage.path) if stage.is_data_source else None
+            before = dvcfile.read_bytes() if dvcfile and dvcfile.exists() else None
+            if stage.is_data_source and all(Path(out.fs_path).exists() for out in stage.outs):
+                # data already in the workspace (say, regenerated) but not in the cache:
+                # DVC's pull would refuse to replace it; plain repro saves it to the cache
+                kwargs = {**kwargs, "pull": False}
             with _dvc_logs(on_line) as messages, _capture_output(on_line) as tail:
                 try:
                     ret = _reproduce_stage(stage, **kwargs)
                 except Exception as exc:
                     failure.update(stage=name, exc=exc, tail=list(tail))
                     raise
-            if ret is None:
+            if ret is None or (dvcfile is not None and dvcfile.read_bytes() == before):
+                # a data source that DVC only verified (and cached) is unchanged
                 status: StageStatus = "unchanged"
             elif any("is cached - skipping run" in m for m in messages):
                 status = "cached"

@@ -16,7 +16,12 @@ from mlci.errors import ServiceError
 __all__ = ["TrackedRun", "check_server", "is_server", "record_run", "ui_hint"]
 
 # MLflow's own defaults retry for minutes against a dead server
-_CLIENT_ENV = {"MLFLOW_HTTP_REQUEST_MAX_RETRIES": "2", "MLFLOW_HTTP_REQUEST_TIMEOUT": "20"}
+_CLIENT_ENV = {
+    "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "2",
+    "MLFLOW_HTTP_REQUEST_TIMEOUT": "20",
+    # mlci prints the run link in its own summary; stdout stays ours
+    "MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT": "true",
+}
 
 
 @dataclass(frozen=True)

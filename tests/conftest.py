@@ -66,8 +66,10 @@ stages:
     cmd: python score.py
     deps: [score.py, work/doubled.txt]
     params: [score]
-    outs:
-      - plots/curve.csv
+    plots:
+      - plots/curve.csv:
+          x: step
+          y: value
     metrics:
       - metrics.json
 """
