@@ -48,6 +48,10 @@ def load_config(path: Path | None = None) -> config.Config:
     return config.load(path)
 
 
+def project_root(path: Path | None = None) -> Path:
+    return config.find_root(path)
+
+
 def doctor(path: Path | None = None) -> list[doctor_checks.Check]:
     return doctor_checks.checks(path)
 

@@ -103,7 +103,7 @@ def run(
     from mlci import api
     from mlci.render import RunProgress, render_run
 
-    progress = RunProgress(verbose=verbose)
+    progress = RunProgress(verbose=verbose, root=api.project_root(_directory()))
     result = api.run(
         _directory(),
         targets=targets,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mlci import console
@@ -35,10 +36,13 @@ def _seconds(value: float) -> str:
 class RunProgress(Progress):
     """Stage-by-stage progress on stderr, so stdout stays clean for pipes."""
 
-    def __init__(self, *, verbose: bool = False) -> None:
+    def __init__(self, *, verbose: bool = False, root: Path | None = None) -> None:
         self.verbose = verbose
+        self.root = f"{root}/" if root else None
 
     def step(self, message: str) -> None:
+        if self.root:
+            message = message.replace(self.root, "")
         console.err().print(f"[dim]›[/] {escape(message)}")
 
     def stage(self, stage: StageRun) -> None:
@@ -64,6 +68,12 @@ def _short(value: Any) -> str:
 def render_run(result: RunResult) -> None:
     record = result.record
     out = console.out()
+    root = f"{result.config.root}/"
+
+    def rel(text: object) -> str:
+        # paths inside the repository read better from its root, as the commands run there
+        return escape(str(text).replace(root, ""))
+
     ran, cached = record.ran, record.cached
     unchanged = [s.name for s in record.stages if s.status == "unchanged"]
     total = sum(s.seconds for s in record.stages)
@@ -72,7 +82,7 @@ def render_run(result: RunResult) -> None:
     if record.remote:
         r = record.remote
         out.print(
-            f"[bold]remote[/]    '{escape(r['name'])}' {escape(r['url'])}: "
+            f"[bold]remote[/]    '{escape(r['name'])}' {rel(r['url'])}: "
             f"{r['pulled']} pulled, {r['pushed']} pushed"
         )
     top = {k: v for k, v in record.metrics.items() if "." not in k.split(":")[-1]}
@@ -83,8 +93,8 @@ def render_run(result: RunResult) -> None:
         m = record.mlflow
         note = " (unchanged since the last run)" if result.mlflow_reused else ""
         out.print(f"[bold]mlflow[/]    run {m['run_id']} in experiment {m['experiment_id']}{note}")
-        out.print(f"          open: {escape(str(m.get('ui', '')))}")
-    out.print(f"[dim]details   {escape(str(result.record_path))}[/]")
+        out.print(f"          open: {rel(m.get('ui', ''))}")
+    out.print(f"[dim]details   {rel(result.record_path)}[/]")
 
 
 def render_config(cfg: Config) -> None:
