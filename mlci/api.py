@@ -6,18 +6,18 @@ object whose methods default to doing nothing.
 
 from __future__ import annotations
 
-import hashlib
-import json
-from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
-from mlci import ci, config, dvc, git, hardware, run_record, tracking
-from mlci import doctor as doctor_checks
-from mlci.errors import MlciError, ServiceError, StageFailed
+from mlci import config
 
-__all__ = ["Progress", "RunResult", "doctor", "load_config", "read_metrics", "run"]
+# each action imports what it needs when called: `mlci config` must not pay for `mlci run`
+if TYPE_CHECKING:
+    from mlci.doctor import Check
+    from mlci.dvc import StageRun
+    from mlci.reproduce import RunResult
+
+__all__ = ["Progress", "doctor", "load_config", "project_root", "run"]
 
 
 class Progress:
@@ -26,7 +26,7 @@ class Progress:
     def step(self, message: str) -> None:
         """A phase starts or ends (pull, push, tracking)."""
 
-    def stage(self, stage: dvc.StageRun) -> None:
+    def stage(self, stage: StageRun) -> None:
         """A pipeline stage finished: ran, came from the run-cache, or was unchanged."""
 
     def output(self, line: str) -> None:
@@ -34,14 +34,6 @@ class Progress:
 
     def warning(self, message: str) -> None:
         """Something the user should know that does not stop the action."""
-
-
-@dataclass
-class RunResult:
-    record: run_record.RunRecord
-    record_path: Path
-    config: config.Config
-    mlflow_reused: bool = False
 
 
 def load_config(path: Path | None = None) -> config.Config:
@@ -52,114 +44,10 @@ def project_root(path: Path | None = None) -> Path:
     return config.find_root(path)
 
 
-def doctor(path: Path | None = None) -> list[doctor_checks.Check]:
-    return doctor_checks.checks(path)
+def doctor(path: Path | None = None) -> list[Check]:
+    from mlci import doctor as checks
 
-
-def _now() -> str:
-    return datetime.now(UTC).isoformat(timespec="seconds")
-
-
-def _lock_digest(root: Path, params: dict[str, Any]) -> str | None:
-    lock = root / "dvc.lock"
-    if not lock.is_file():
-        return None
-    digest = hashlib.sha256(lock.read_bytes())
-    digest.update(json.dumps(params, sort_keys=True, default=str).encode())
-    return digest.hexdigest()
-
-
-def read_metrics(project: dvc.Project, progress: Progress | None = None) -> dict[str, Any]:
-    """The workspace's declared metrics, flattened with dots; `file:key` when several files."""
-    values: dict[str, Any] = {}
-    several = len(project.metrics) > 1
-    for relpath in project.metrics:
-        path = project.root / relpath
-        if not path.is_file():
-            if progress:
-                progress.warning(f"{relpath}: metrics file declared in dvc.yaml is missing")
-            continue
-        try:
-            tree = dvc.load_yaml(path, root=project.root)  # JSON is YAML
-        except MlciError as exc:
-            if progress:
-                progress.warning(exc.message)
-            continue
-        prefix = f"{relpath}:" if several else ""
-        values.update({f"{prefix}{k}": v for k, v in dvc.flatten(tree).items()})
-    return values
-
-
-def _tags(
-    record: run_record.RunRecord, context: ci.CiContext, runner: hardware.Runner
-) -> dict[str, str]:
-    tags = {
-        "mlflow.source.type": "PROJECT",
-        "mlci.stages_ran": ",".join(record.ran) or "none",
-        "mlci.runner": runner.runner_name or runner.summary(),
-        "mlci.gpu": ", ".join(g.name for g in runner.gpus) or "none",
-    }
-    if sha := record.git.get("sha"):
-        tags["mlflow.source.git.commit"] = sha
-    if branch := record.git.get("branch"):
-        tags["mlflow.source.git.branch"] = branch
-        tags["mlci.branch"] = branch
-    if context.pr_number is not None:
-        tags["mlci.pr"] = str(context.pr_number)
-    if context.run_url:
-        tags["mlci.ci_run_url"] = context.run_url
-    return tags
-
-
-def _track(
-    cfg: config.Config,
-    project: dvc.Project,
-    params: dict[str, Any],
-    record: run_record.RunRecord,
-    previous: run_record.RunRecord | None,
-    progress: Progress,
-) -> bool:
-    """Record the MLflow run, or reuse the last one when nothing changed. True when reused."""
-    unchanged = not record.ran and not record.cached
-    if (
-        unchanged
-        and previous is not None
-        and previous.mlflow is not None
-        and previous.lock_digest == record.lock_digest
-        and previous.git.get("sha") == record.git.get("sha")
-        and previous.mlflow.get("tracking_uri") == cfg.tracking_uri
-    ):
-        record.mlflow = previous.mlflow
-        return True
-    progress.step(f"recording the MLflow run ({cfg.tracking_uri})")
-    root = project.root
-    sha = record.git.get("sha")
-    tracked = tracking.record_run(
-        cfg.tracking_uri,
-        cfg.experiment_name,
-        artifact_root=cfg.state_path / "mlartifacts",
-        run_name=f"{record.git.get('branch') or 'detached'}@{(sha or 'uncommitted')[:8]}",
-        params=params,
-        metrics=record.metrics,
-        tags=_tags(record, ci.context(), hardware.current()),
-        artifacts=[
-            *((root / m, "metrics") for m in project.metrics),
-            *((root / p, "plots") for p in project.plots if (root / p).is_file()),
-            (root / "dvc.lock", ""),
-        ],
-    )
-    record.mlflow = {**tracked.to_dict(), "ui": tracking.ui_hint(cfg.tracking_uri, tracked)}
-    return False
-
-
-def _check_runner(cfg: config.Config) -> hardware.Runner:
-    runner = hardware.current()
-    if cfg.require_gpu and not hardware.has_gpu(runner):
-        why = f" ({runner.gpu_error})" if runner.gpu_error else ""
-        raise ServiceError(
-            f"[tool.mlci] require_gpu = true, but no GPU was found on this runner{why}"
-        )
-    return runner
+    return checks.checks(path)
 
 
 def run(
@@ -172,86 +60,15 @@ def run(
     tracking_enabled: bool = True,
     progress: Progress | None = None,
 ) -> RunResult:
-    """Pull, `dvc repro`, push, record an MLflow run, write `.mlci/run.json`.
+    """Fetch, `dvc repro`, push, record an MLflow run, write `.mlci/run.json`."""
+    from mlci import reproduce
 
-    Every check that can refuse (config, git, dvc.yaml, params, GPU, tracking
-    server, remote) runs before any work starts.
-    """
-    progress = progress or Progress()
-    cfg = config.load(path)
-    root = git.toplevel(cfg.root)
-    if root != cfg.root:
-        cfg = config.load(root)
-    project = dvc.load_project(root)
-    params = project.read_params()
-
-    runner = _check_runner(cfg)
-    track = tracking_enabled and cfg.tracking.enabled
-    if track:
-        tracking.check_server(cfg.tracking_uri)
-    elif not tracking_enabled:
-        progress.warning("tracking is off (--no-tracking): no MLflow run will be recorded")
-
-    remote = (
-        dvc.resolve_remote(root, cfg.dvc.remote, cfg.dvc.embedded_remote) if pull or push else None
+    return reproduce.run(
+        path,
+        targets=targets,
+        force=force,
+        pull=pull,
+        push=push,
+        tracking_enabled=tracking_enabled,
+        progress=progress,
     )
-    if remote:
-        dvc.check_remote(root, remote)
-    head = git.head(root)
-    context = ci.context()
-    record = run_record.RunRecord(
-        started_at=_now(),
-        git={"sha": head.sha, "branch": context.branch or head.branch, "dirty": head.dirty},
-        ci={"pr": context.pr_number, "run_url": context.run_url, "in_actions": context.in_actions},
-        hardware=runner.to_dict(),
-    )
-    if remote:
-        record.remote = {
-            "name": remote.name,
-            "url": remote.url,
-            "pulled": 0,
-            "missing": 0,
-            "pushed": 0,
-        }
-    previous = run_record.read(cfg.state_path)
-
-    with dvc.Pipeline(root, remote) as pipeline:
-        if remote and pull:
-            progress.step(f"pulling from DVC remote '{remote.name}' ({remote.url})")
-            pulled = pipeline.pull(run_cache=cfg.dvc.run_cache)
-            record.remote = {
-                **(record.remote or {}),
-                "pulled": pulled.fetched,
-                "missing": pulled.missing,
-            }
-            if pulled.missing:
-                progress.warning(
-                    f"{pulled.missing} objects are not in remote '{remote.name}' yet: "
-                    "the stages that need them will run"
-                )
-        try:
-            stages = pipeline.repro(
-                targets,
-                force=force,
-                pull=bool(remote and pull),
-                on_stage=progress.stage,
-                on_line=progress.output,
-            )
-        except StageFailed as exc:
-            record.status, record.error = "failed", exc.message
-            record.stages = [run_record.StageRecord(exc.stage, "failed", 0.0)]
-            record.finished_at = _now()
-            run_record.write(cfg.state_path, record)
-            raise
-        record.stages = [run_record.StageRecord(s.name, s.status, s.seconds) for s in stages]
-        record.metrics = read_metrics(project, progress)
-        record.lock_digest = _lock_digest(root, params)
-        if remote and push:
-            progress.step(f"pushing to DVC remote '{remote.name}'")
-            pushed = pipeline.push(run_cache=cfg.dvc.run_cache)
-            record.remote = {**(record.remote or {}), "pushed": pushed}
-
-    reused = _track(cfg, project, params, record, previous, progress) if track else False
-    record.finished_at = _now()
-    record_path = run_record.write(cfg.state_path, record)
-    return RunResult(record=record, record_path=record_path, config=cfg, mlflow_reused=reused)

@@ -11,9 +11,22 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator
-
 from mlci.errors import ConfigError
+
+# pydantic scans every installed package's entry points for plugins while it builds a
+# model class (tens of ms on each `mlci` call); mlci's schema needs none. The switch is
+# undone once the classes below exist, so stage commands mlci starts keep the user's plugins.
+_SAVED_PLUGINS_SETTING = os.environ.get("PYDANTIC_DISABLE_PLUGINS")
+os.environ["PYDANTIC_DISABLE_PLUGINS"] = "__all__"
+
+from pydantic import (  # noqa: E402 (after the switch above)
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationError,
+    field_validator,
+)
 
 __all__ = ["Config", "DvcConfig", "TrackingConfig", "find_root", "load"]
 
@@ -116,6 +129,12 @@ class Config(_Section):
             if key == "tracking.uri" and os.environ.get("MLFLOW_TRACKING_URI"):
                 rows[i] = (key, os.environ["MLFLOW_TRACKING_URI"], "env MLFLOW_TRACKING_URI")
         return rows
+
+
+if _SAVED_PLUGINS_SETTING is None:
+    del os.environ["PYDANTIC_DISABLE_PLUGINS"]
+else:
+    os.environ["PYDANTIC_DISABLE_PLUGINS"] = _SAVED_PLUGINS_SETTING
 
 
 def find_root(start: Path | None = None) -> Path:

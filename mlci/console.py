@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from rich.console import Console
-from rich.markup import escape
+if TYPE_CHECKING:
+    from rich.console import Console
 
 __all__ = ["err", "error", "escape", "info", "out", "success", "warn"]
 
@@ -19,7 +19,17 @@ _out: Console | None = None
 _err: Console | None = None
 
 
+def escape(text: str) -> str:
+    """Text shown through rich, with its [markup] taken literally."""
+    from rich.markup import escape as rich_escape
+
+    return rich_escape(text)
+
+
 def _make(stderr: bool) -> Console:
+    # rich costs 20-30 ms to import: only pay for it when something is printed
+    from rich.console import Console
+
     stream = sys.stderr if stderr else sys.stdout
     no_color = bool(os.environ.get("NO_COLOR"))
     # soft_wrap: never break long paths or URLs across lines in logs

@@ -37,6 +37,7 @@ __all__ = [
     "flatten",
     "load_project",
     "load_yaml",
+    "project_from",
     "resolve_remote",
 ]
 
@@ -134,7 +135,11 @@ def load_project(root: Path) -> Project:
             f"no dvc.yaml in {root}",
             hint="mlci runs a DVC pipeline: create one with `dvc stage add`",
         )
-    document = load_yaml(dvc_yaml, root=root) or {}
+    return project_from(root, load_yaml(dvc_yaml, root=root) or {})
+
+
+def project_from(root: Path, document: Any) -> Project:
+    """The declarations of a parsed dvc.yaml (of the workspace or of any revision)."""
     if not isinstance(document, dict):
         raise UsageError("dvc.yaml: expected a mapping with a 'stages' key")
     project = Project(root=root)

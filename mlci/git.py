@@ -97,3 +97,32 @@ def read_file(path: Path, rev: str, relpath: str) -> bytes | None:
         return None
     data: bytes = blob.data_stream.read()
     return data
+
+
+class CommitReader:
+    """Files of one commit, read from git objects (no checkout)."""
+
+    def __init__(self, path: Path, sha: str) -> None:
+        import git as gitpython
+
+        self._root = path
+        self._sha = sha
+        self._repo = open_repo(path)
+        try:
+            self._tree = self._repo.commit(sha).tree
+        except (gitpython.BadName, ValueError):
+            raise UsageError(f"unknown revision: {sha}") from None
+
+    def read(self, relpath: str) -> bytes | None:
+        try:
+            blob = self._tree / relpath
+        except KeyError:
+            return None
+        if blob.type != "blob":
+            return None
+        data: bytes = blob.data_stream.read()
+        return data
+
+    def files(self, suffix: str) -> list[str]:
+        listing = _git(self._root, "ls-tree", "-r", "--name-only", "-z", self._sha)
+        return sorted(name for name in listing.split("\0") if name.endswith(suffix))

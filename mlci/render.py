@@ -12,10 +12,10 @@ from mlci.api import Progress
 from mlci.console import escape
 
 if TYPE_CHECKING:
-    from mlci.api import RunResult
     from mlci.config import Config
     from mlci.doctor import Check
     from mlci.dvc import StageRun
+    from mlci.reproduce import RunResult
 
 __all__ = ["RunProgress", "render_checks", "render_config", "render_run"]
 

@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from mlci import api
+from mlci import api, reproduce
 
 
-def stage_statuses(result: api.RunResult) -> dict[str, str]:
+def stage_statuses(result: reproduce.RunResult) -> dict[str, str]:
     return {s.name: s.status for s in result.record.stages}
 
 

@@ -11,13 +11,13 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
-from mlci import api, hardware
+from mlci import api, hardware, reproduce
 from mlci.cli import cli
 from mlci.errors import ServiceError, StageFailed, UsageError
 from tests.conftest import BIN, commit_all, git, make_tiny_project, sh
 
 
-def statuses(result: api.RunResult) -> dict[str, str]:
+def statuses(result: reproduce.RunResult) -> dict[str, str]:
     return {s.name: s.status for s in result.record.stages}
 
 
@@ -27,7 +27,7 @@ def set_param(repo: Path, section: str, key: str, value: object) -> None:
     (repo / "params.yaml").write_text(yaml.safe_dump(params))
 
 
-def mlflow_run(result: api.RunResult) -> object:
+def mlflow_run(result: reproduce.RunResult) -> object:
     import mlflow
 
     assert result.record.mlflow is not None
