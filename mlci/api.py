@@ -6,18 +6,21 @@ object whose methods default to doing nothing.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from mlci import config
+from mlci.errors import UsageError
 
 # each action imports what it needs when called: `mlci config` must not pay for `mlci run`
 if TYPE_CHECKING:
     from mlci.doctor import Check
     from mlci.dvc import StageRun
+    from mlci.report.model import Report
     from mlci.reproduce import RunResult
 
-__all__ = ["Progress", "doctor", "load_config", "project_root", "run"]
+__all__ = ["Progress", "doctor", "load_config", "post_report", "project_root", "report", "run"]
 
 
 class Progress:
@@ -72,3 +75,69 @@ def run(
         tracking_enabled=tracking_enabled,
         progress=progress,
     )
+
+
+def report(
+    path: Path | None = None,
+    *,
+    base: str | None = None,
+    head: str = "workspace",
+    all_params: bool = False,
+    pull: bool = False,
+    report_id: str = "",
+) -> Report:
+    """The diff of metrics, params, data and pipeline between two revisions."""
+    from mlci import git
+    from mlci.report.build import build
+
+    cfg = config.load(path)
+    root = git.toplevel(cfg.root)
+    if root != cfg.root:
+        cfg = config.load(root)
+    return build(
+        root, cfg, base=base, head=head, all_params=all_params, pull=pull, report_id=report_id
+    )
+
+
+def post_report(
+    report: Report,
+    *,
+    token: str | None,
+    precision: int = 4,
+    env: Mapping[str, str] | None = None,
+) -> str:
+    """Post or update the report's PR comment and set the `mlci/report` commit status."""
+    from mlci import ci, git, github
+    from mlci.report import markdown
+
+    context = ci.context(env)
+    if not context.repository:
+        raise UsageError("GITHUB_REPOSITORY is not set: --post needs owner/name of the repository")
+    client = github.Client(
+        token or context.token or "", context.repository, api_url=context.api_url
+    )
+    head_sha = (
+        context.event.get("pull_request", {}).get("head", {}).get("sha")
+        or report.head.sha
+        or context.sha
+        or git.resolve(config.find_root(), "HEAD")
+    )
+    number = context.pr_number or (client.pull_for_commit(head_sha) if head_sha else None)
+    if number is None:
+        return f"no pull request found for {str(head_sha)[:8]}: nothing posted (the report is in the job summary)"
+    # room for the history section that upsert_comment appends
+    body = markdown.render(report, precision=precision, limit=markdown.COMMENT_LIMIT - 6_000)
+    posted = github.upsert_comment(
+        client, number, markdown.marker(report.id), body, markdown.headline(report, precision)
+    )
+    if head_sha:
+        failed = [r for r in report.validation if not r.get("success", True)]
+        client.set_status(
+            head_sha,
+            "failure" if failed else "success",
+            markdown.status_line(report, precision),
+            "mlci/report",
+            target_url=context.run_url,
+        )
+    verb = "posted" if posted.created else "updated"
+    return f"report {verb} on #{number}: {posted.url}"

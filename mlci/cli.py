@@ -151,5 +151,89 @@ def doctor(fmt: str) -> None:
         sys.exit(1)
 
 
+@cli.command()
+@click.option(
+    "--base",
+    default=None,
+    help="Revision to compare with [default: the PR's base, else the merge-base with the default branch].",
+)
+@click.option("--head", default="workspace", show_default=True, help="Revision to report on.")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["terminal", "markdown", "json"]),
+    default="terminal",
+    show_default=True,
+)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write the report to this file.",
+)
+@click.option(
+    "--all", "all_params", is_flag=True, help="Show every param, not only the changed ones."
+)
+@click.option(
+    "--precision", type=click.IntRange(0, 12), default=None, help="Significant digits shown."
+)
+@click.option(
+    "--pull", is_flag=True, help="Fetch DVC-cached metrics and plots missing from the local cache."
+)
+@click.option("--id", "report_id", default="", help="Report id (one PR comment per id).")
+@click.option("--post", is_flag=True, help="Post (or update) the report as a pull request comment.")
+@click.option(
+    "--token",
+    envvar="GITHUB_TOKEN",
+    default=None,
+    show_envvar=True,
+    help="GitHub token for --post.",
+)
+@handle_errors
+def report(
+    base: str | None,
+    head: str,
+    fmt: str,
+    output: Path | None,
+    all_params: bool,
+    precision: int | None,
+    pull: bool,
+    report_id: str,
+    post: bool,
+    token: str | None,
+) -> None:
+    """Compare metrics, params, data and pipeline between two revisions."""
+    from mlci import api, ci
+    from mlci.report import markdown
+
+    result = api.report(
+        _directory(), base=base, head=head, all_params=all_params, pull=pull, report_id=report_id
+    )
+    digits = precision if precision is not None else api.load_config(_directory()).report.precision
+    if fmt == "json":
+        text = json.dumps(result.to_dict(), indent=2) + "\n"
+    elif fmt == "markdown":
+        text = markdown.render(result, precision=digits)
+    else:
+        text = ""
+    if output:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        output.write_text(text or markdown.render(result, precision=digits), encoding="utf-8")
+        console.info(f"report written to {output}")
+    elif fmt == "terminal":
+        from mlci.report import terminal
+
+        terminal.render(result, precision=digits)
+    else:
+        click.echo(text, nl=False)
+    if ci.in_actions():
+        ci.add_summary(markdown.render(result, precision=digits))
+        ci.set_output("metrics-changed", str(len(result.changed_metrics)))
+        ci.set_output("report-json", json.dumps(result.to_dict()))
+    if post:
+        posted = api.post_report(result, token=token, precision=digits)
+        console.info(posted)
+
+
 def main() -> None:
     cli(prog_name="mlci")

@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import tomllib
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from mlci.errors import ConfigError
 
@@ -59,6 +59,30 @@ class TrackingConfig(_Section):
     )
 
 
+Statistic = Literal["accuracy", "f1_macro"]
+
+
+def _default_significance() -> dict[str, Statistic]:
+    return {"accuracy": "accuracy", "f1_macro": "f1_macro"}
+
+
+class ReportConfig(_Section):
+    id: str = Field(
+        "",
+        description="report id in the PR comment's hidden marker; '' = the workflow name, else 'pipeline'",
+    )
+    precision: int = Field(4, ge=0, le=12, description="significant digits shown for numbers")
+    predictions: str = Field(
+        "",
+        description="per-sample predictions file (columns index,label,predicted) for significance tests",
+    )
+    significance: dict[str, Statistic] = Field(
+        default_factory=_default_significance,
+        description="metric name -> the statistic recomputed from the predictions file",
+    )
+    resamples: int = Field(1000, ge=100, le=100_000, description="bootstrap resamples")
+
+
 class Config(_Section):
     state_dir: str = Field(
         ".mlci", description="where mlci keeps run.json, the MLflow db and results"
@@ -69,6 +93,7 @@ class Config(_Section):
     strict: bool = Field(False, description="treat a missing baseline as a failure")
     dvc: DvcConfig = Field(default_factory=DvcConfig)  # type: ignore[arg-type]
     tracking: TrackingConfig = Field(default_factory=TrackingConfig)  # type: ignore[arg-type]
+    report: ReportConfig = Field(default_factory=ReportConfig)  # type: ignore[arg-type]
 
     # filled by load(), not part of the schema
     _root: Path = PrivateAttr(default_factory=Path.cwd)

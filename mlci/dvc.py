@@ -535,3 +535,30 @@ def _capture_output(on_line: Callable[[str], None] | None) -> Iterator[deque[str
             os.close(copy)
         for thread in readers:
             thread.join(timeout=10)
+
+
+def fetch_outputs(root: Path, remote: Remote | None, sha: str | None, paths: list[str]) -> int:
+    """Download the cached outputs `paths` of a revision into the local cache (not the workspace)."""
+    from dvc.exceptions import DownloadError
+
+    if remote is None:
+        return 0
+    with contextlib.chdir(root), _dvc_logs():
+        repo = _open(root, remote)
+        try:
+            return int(
+                repo.fetch(
+                    targets=paths,
+                    remote=remote.name,
+                    revs=[sha] if sha else None,
+                    workspace=sha is None,
+                )
+            )
+        except DownloadError as exc:
+            return -int(exc.amount)
+        except Exception as exc:
+            raise ServiceError(
+                f"fetch from {_describe_remote(remote)} failed: {_first_line(exc)}"
+            ) from None
+        finally:
+            repo.close()

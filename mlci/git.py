@@ -126,3 +126,60 @@ class CommitReader:
     def files(self, suffix: str) -> list[str]:
         listing = _git(self._root, "ls-tree", "-r", "--name-only", "-z", self._sha)
         return sorted(name for name in listing.split("\0") if name.endswith(suffix))
+
+
+def resolve(path: Path, rev: str) -> str | None:
+    """The commit a revision names, or None when it does not exist here."""
+    done = subprocess.run(
+        ["git", "rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}"],
+        cwd=path,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    return done.stdout.strip() if done.returncode == 0 else None
+
+
+def fetch(path: Path, ref: str, *, remote: str = "origin", depth: int | None = 1) -> bool:
+    """Fetch one commit or ref (what a shallow CI clone lacks); False when the remote has none."""
+    args = ["fetch", "--quiet", "--no-tags", *([f"--depth={depth}"] if depth else []), remote, ref]
+    done = subprocess.run(
+        ["git", *args], cwd=path, capture_output=True, text=True, check=False, timeout=300
+    )
+    return done.returncode == 0
+
+
+def resolve_or_fetch(path: Path, rev: str, *, remote: str = "origin") -> str:
+    """Resolve `rev`, fetching it from `remote` first when a (shallow) clone lacks it."""
+    if sha := resolve(path, rev):
+        return sha
+    # `origin/main` is fetched as `main`; a full sha is fetched as itself
+    ref = rev.removeprefix(f"{remote}/")
+    if fetch(path, f"+refs/heads/{ref}:refs/remotes/{remote}/{ref}") and (
+        sha := resolve(path, rev)
+    ):
+        return sha
+    if fetch(path, ref) and (sha := resolve(path, "FETCH_HEAD")):
+        return sha
+    raise UsageError(
+        f"unknown revision: {rev}", hint="check the name, or fetch it: git fetch origin"
+    )
+
+
+def merge_base(path: Path, a: str, b: str) -> str | None:
+    done = subprocess.run(
+        ["git", "merge-base", a, b], cwd=path, capture_output=True, text=True, check=False
+    )
+    return done.stdout.strip() or None if done.returncode == 0 else None
+
+
+def default_branch(path: Path, remote: str = "origin") -> str:
+    done = subprocess.run(
+        ["git", "symbolic-ref", "--quiet", "--short", f"refs/remotes/{remote}/HEAD"],
+        cwd=path,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    name = done.stdout.strip()
+    return name.removeprefix(f"{remote}/") if done.returncode == 0 and name else "main"

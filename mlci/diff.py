@@ -1,0 +1,150 @@
+"""Two snapshots in, a diff out. Pure functions: no I/O."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from mlci.snapshot import DataVersion, Snapshot
+
+__all__ = [
+    "DataChange",
+    "MetricChange",
+    "ParamChange",
+    "StageChange",
+    "data",
+    "metrics",
+    "params",
+    "stages",
+]
+
+Status = Literal["added", "deleted", "modified", "unchanged"]
+
+
+def _number(value: Any) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return float(value) if math.isfinite(value) else None
+
+
+@dataclass
+class MetricChange:
+    file: str
+    name: str
+    base: Any
+    head: Any
+    change: float | None
+    significant: bool | None = None
+    interval: tuple[float, float] | None = None
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.base != self.head)
+
+
+def metrics(base: Snapshot | None, head: Snapshot) -> list[MetricChange]:
+    rows: list[MetricChange] = []
+    base_metrics = base.metrics if base else {}
+    for file in list(dict.fromkeys([*head.metrics, *base_metrics])):
+        old, new = base_metrics.get(file, {}), head.metrics.get(file, {})
+        for name in list(dict.fromkeys([*new, *old])):
+            b, h = old.get(name), new.get(name)
+            nb, nh = _number(b), _number(h)
+            change = nh - nb if nb is not None and nh is not None else None
+            rows.append(MetricChange(file=file, name=name, base=b, head=h, change=change))
+    return rows
+
+
+@dataclass
+class ParamChange:
+    file: str
+    name: str
+    base: Any
+    head: Any
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.base != self.head)
+
+
+def _split(key: str) -> tuple[str, str]:
+    if ":" in key:
+        file, name = key.split(":", 1)
+        return file, name
+    return "params.yaml", key
+
+
+def params(
+    base: Snapshot | None, head: Snapshot, *, include_unchanged: bool = False
+) -> list[ParamChange]:
+    old = base.params if base else {}
+    rows = []
+    for key in list(dict.fromkeys([*head.params, *old])):
+        file, name = _split(key)
+        row = ParamChange(file=file, name=name, base=old.get(key), head=head.params.get(key))
+        if include_unchanged or row.changed:
+            rows.append(row)
+    return rows
+
+
+@dataclass
+class DataChange:
+    path: str
+    status: Status
+    base: DataVersion | None
+    head: DataVersion | None
+
+
+def data(
+    base: Snapshot | None, head: Snapshot, *, include_unchanged: bool = False
+) -> list[DataChange]:
+    old = base.data if base else {}
+    rows = []
+    for path in sorted({*head.data, *old}):
+        b, h = old.get(path), head.data.get(path)
+        status: Status
+        if b is None:
+            status = "added"
+        elif h is None:
+            status = "deleted"
+        elif b.hash != h.hash:
+            status = "modified"
+        else:
+            status = "unchanged"
+        if include_unchanged or status != "unchanged":
+            rows.append(DataChange(path=path, status=status, base=b, head=h))
+    return rows
+
+
+@dataclass
+class StageChange:
+    name: str
+    status: Status
+    cmd: bool = False
+    deps: list[str] = field(default_factory=list)
+    params: list[str] = field(default_factory=list)
+    outs: list[str] = field(default_factory=list)
+
+
+def stages(base: Snapshot | None, head: Snapshot) -> list[StageChange]:
+    """Which stages' command, dependencies or params differ between the two locks."""
+    old = base.stages if base else {}
+    rows = []
+    for name in list(dict.fromkeys([*head.stages, *old])):
+        b, h = old.get(name), head.stages.get(name)
+        if b is None or h is None:
+            rows.append(StageChange(name=name, status="added" if b is None else "deleted"))
+            continue
+        row = StageChange(
+            name=name,
+            status="unchanged",
+            cmd=b.cmd != h.cmd,
+            deps=sorted(p for p in {*b.deps, *h.deps} if b.deps.get(p) != h.deps.get(p)),
+            params=sorted(k for k in {*b.params, *h.params} if b.params.get(k) != h.params.get(k)),
+            outs=sorted(p for p in {*b.outs, *h.outs} if b.outs.get(p) != h.outs.get(p)),
+        )
+        if row.cmd or row.deps or row.params or row.outs:
+            row.status = "modified"
+        rows.append(row)
+    return rows

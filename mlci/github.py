@@ -1,0 +1,218 @@
+"""GitHub: every API call goes through here. Nothing else imports PyGithub.
+
+The client is built once with bounded retries (5xx, timeouts, secondary rate
+limits with Retry-After), and every failure becomes a ServiceError (exit 3)
+that says what was being done. The token is never printed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from mlci.errors import ServiceError, UsageError
+
+if TYPE_CHECKING:
+    from github.IssueComment import IssueComment
+    from github.Repository import Repository
+
+__all__ = ["Client", "Posted", "upsert_comment"]
+
+T = TypeVar("T")
+ACTIONS_BOT = "github-actions[bot]"
+_HISTORY_START = "<!-- mlci-history -->"
+_HISTORY_END = "<!-- /mlci-history -->"
+_HEADLINE = re.compile(r"^<!-- mlci-headline -->\n(.*)$", re.MULTILINE)
+
+
+@dataclass(frozen=True)
+class Posted:
+    url: str
+    created: bool
+    removed_duplicates: int = 0
+
+
+class Client:
+    def __init__(
+        self,
+        token: str,
+        repository: str,
+        *,
+        api_url: str = "https://api.github.com",
+        timeout: int = 10,
+        retries: int = 3,
+        max_wait: float = 20.0,
+        seconds_between_writes: float | None = 1.0,
+    ) -> None:
+        from github import Auth, Github, GithubRetry
+
+        if not token:
+            raise UsageError("no GitHub token: set GITHUB_TOKEN or pass --token")
+        if not re.fullmatch(r"[\w.-]+/[\w.-]+", repository or ""):
+            raise UsageError(f"not a GitHub repository name: {repository!r} (expected owner/name)")
+        retry = GithubRetry(
+            total=retries,
+            backoff_factor=0.5,
+            status_forcelist=(500, 502, 503, 504),
+            secondary_rate_wait=max_wait,
+            max_rate_limit_wait=max_wait,
+        )
+        self._github = Github(
+            auth=Auth.Token(token),
+            base_url=api_url.rstrip("/"),
+            timeout=timeout,
+            retry=retry,
+            per_page=100,
+            seconds_between_requests=None,
+            seconds_between_writes=seconds_between_writes,
+        )
+        self.repository = repository
+        self._repo: Repository | None = None
+        self._login: str | None = None
+
+    def _call(self, what: str, action: Callable[[], T]) -> T:
+        from github import BadCredentialsException, GithubException
+        from requests.exceptions import RequestException
+        from urllib3.exceptions import HTTPError
+
+        try:
+            return action()
+        except BadCredentialsException:
+            raise ServiceError(f"GitHub rejected the token while trying to {what} (401)") from None
+        except GithubException as exc:
+            message = exc.data.get("message") if isinstance(exc.data, dict) else exc.data
+            raise ServiceError(
+                f"GitHub answered {exc.status} while trying to {what}: {message}"
+            ) from None
+        except (RequestException, HTTPError, OSError) as exc:
+            raise ServiceError(
+                f"GitHub could not be reached while trying to {what}: {type(exc).__name__}"
+            ) from None
+
+    @property
+    def repo(self) -> Repository:
+        if self._repo is None:
+            self._repo = self._call(
+                f"open {self.repository}", lambda: self._github.get_repo(self.repository)
+            )
+        return self._repo
+
+    def login(self) -> str:
+        """Who the token is. A workflow's GITHUB_TOKEN may not read /user: it is the Actions bot."""
+        from github import GithubException
+
+        if self._login is None:
+            try:
+                self._login = str(self._github.get_user().login)
+            except GithubException as exc:
+                if exc.status not in (403, 404):
+                    raise ServiceError(
+                        f"GitHub answered {exc.status} when asked who the token is"
+                    ) from None
+                self._login = ACTIONS_BOT
+        return self._login
+
+    def pull_for_commit(self, sha: str) -> int | None:
+        pulls = self._call(
+            f"find the pull request of {sha[:8]}",
+            lambda: list(self.repo.get_commit(sha).get_pulls()),
+        )
+        open_pulls = [p for p in pulls if p.state == "open"] or pulls
+        return int(open_pulls[0].number) if open_pulls else None
+
+    def comments(self, number: int) -> list[IssueComment]:
+        return self._call(
+            f"list the comments of #{number}",
+            lambda: list(self.repo.get_issue(number).get_comments()),
+        )
+
+    def create_comment(self, number: int, body: str) -> IssueComment:
+        return self._call(
+            f"comment on #{number}", lambda: self.repo.get_issue(number).create_comment(body)
+        )
+
+    def edit_comment(self, comment: IssueComment, body: str) -> None:
+        self._call(f"update comment {comment.id}", lambda: comment.edit(body))
+
+    def delete_comment(self, comment: IssueComment) -> None:
+        from github import UnknownObjectException
+
+        def delete() -> None:
+            with contextlib.suppress(UnknownObjectException):  # a racing run deleted it first
+                comment.delete()
+
+        self._call(f"delete duplicate comment {comment.id}", delete)
+
+    def set_status(
+        self, sha: str, state: str, description: str, context: str, target_url: str | None = None
+    ) -> None:
+        kwargs: dict[str, Any] = {
+            "state": state,
+            "description": description[:140],
+            "context": context,
+        }
+        if target_url:
+            kwargs["target_url"] = target_url
+        self._call(
+            f"set the {context} status", lambda: self.repo.get_commit(sha).create_status(**kwargs)
+        )
+
+
+def _history(old_body: str) -> list[str]:
+    """Headlines of earlier runs: the old comment's own headline first, then its history."""
+    entries = []
+    if match := _HEADLINE.search(old_body):
+        entries.append(match.group(1).strip())
+    if _HISTORY_START in old_body and _HISTORY_END in old_body:
+        block = old_body.split(_HISTORY_START, 1)[1].split(_HISTORY_END, 1)[0]
+        entries += [line[2:].strip() for line in block.splitlines() if line.startswith("- ")]
+    return entries
+
+
+def with_history(body: str, headline: str, earlier: list[str], *, keep: int = 20) -> str:
+    """The body with our headline marked, and earlier headlines in a collapsed section."""
+    text = body.rstrip("\n") + f"\n\n<!-- mlci-headline -->\n{headline}\n"
+    if earlier:
+        items = "\n".join(f"- {entry}" for entry in earlier[:keep])
+        text += (
+            f"\n<details><summary>History ({min(len(earlier), keep)} earlier runs)</summary>\n\n"
+            f"{_HISTORY_START}\n{items}\n{_HISTORY_END}\n\n</details>\n"
+        )
+    return text
+
+
+def upsert_comment(client: Client, number: int, marker: str, body: str, headline: str) -> Posted:
+    """One comment per marker on the PR, updated in place; only our own comments are touched.
+
+    Two runs racing may both create one: afterwards each keeps the oldest and
+    deletes the rest, so exactly one remains whichever finishes last.
+    """
+    me = client.login()
+
+    def ours() -> list[IssueComment]:
+        return sorted(
+            (c for c in client.comments(number) if c.user.login == me and marker in (c.body or "")),
+            key=lambda c: c.id,
+        )
+
+    mine = ours()
+    earlier = _history(mine[0].body or "") if mine else []
+    text = with_history(body, headline, earlier)
+    if mine:
+        client.edit_comment(mine[0], text)
+        keep, created = mine[0], False
+    else:
+        keep, created = client.create_comment(number, text), True
+    current = ours() or [keep]
+    oldest = current[0]
+    if oldest.id != keep.id:
+        # another run created one first: the oldest stays, with our body
+        client.edit_comment(oldest, text)
+    for duplicate in current[1:]:
+        client.delete_comment(duplicate)
+    keep = oldest
+    removed = len(current) - 1
+    return Posted(url=str(keep.html_url), created=created, removed_duplicates=removed)

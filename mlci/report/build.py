@@ -1,0 +1,185 @@
+"""Build a Report for two revisions of a repository."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from mlci import ci, config, git, run_record, snapshot
+from mlci.diff import MetricChange, data, metrics, params, stages
+from mlci.errors import UsageError
+from mlci.report.model import Plot, Report, Revision, StageRow
+
+__all__ = ["build", "default_base"]
+
+
+def default_base(root: Path, context: ci.CiContext) -> str | None:
+    """The revision to compare with when none is given.
+
+    In a pull request's workflow: the PR's base commit (fetched when the clone is
+    shallow). Elsewhere: the merge-base of HEAD with origin/<default branch>,
+    else with the local default branch. None in a repository with nothing to compare.
+    """
+    if context.is_pull_request:
+        if context.base_sha:
+            return context.base_sha
+        if context.base_ref:
+            return f"origin/{context.base_ref}"
+    if git.resolve(root, "HEAD") is None:
+        return None
+    branch = git.default_branch(root)
+    for candidate in (f"origin/{branch}", branch):
+        if git.resolve(root, candidate) and (base := git.merge_base(root, "HEAD", candidate)):
+            return base
+    return "HEAD"
+
+
+def _revision(root: Path, rev: str) -> Revision:
+    if rev == snapshot.WORKSPACE:
+        return Revision(rev=rev, sha=None)
+    return Revision(rev=rev, sha=git.resolve_or_fetch(root, rev))
+
+
+def _validation(state: Path) -> list[dict[str, Any]]:
+    results: list[dict[str, Any]] = []
+    folder = state / "validation"
+    for path in sorted(folder.glob("*.json")) if folder.is_dir() else []:
+        try:
+            document = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            results.append({"file": path.name, "success": False, "error": f"unreadable: {exc}"})
+            continue
+        if isinstance(document, dict):
+            results.append({"file": path.name, **document})
+    # failing first: they are what a reviewer has to read
+    return sorted(results, key=lambda r: bool(r.get("success", True)))
+
+
+def _significance(
+    cfg: config.Config,
+    base: snapshot.Snapshot | None,
+    head: snapshot.Snapshot,
+    rows: list[MetricChange],
+) -> list[str]:
+    """Paired-bootstrap intervals for metric changes recomputable from per-sample predictions."""
+    file = cfg.report.predictions
+    wanted = {
+        m.name: cfg.report.significance[m.name]
+        for m in rows
+        if m.change and m.name in cfg.report.significance
+    }
+    if not file or base is None or not wanted:
+        return []
+    if file not in base.files or file not in head.files:
+        return [f"significance: {file} is not available at both revisions"]
+    from mlci import stats
+
+    try:
+        old = stats.read_predictions(base.files[file].decode("utf-8"))
+        new = stats.read_predictions(head.files[file].decode("utf-8"))
+        intervals = {
+            i.metric: i
+            for i in stats.compare(
+                old, new, metrics=sorted(set(wanted.values())), resamples=cfg.report.resamples
+            )
+        }
+    except (ValueError, UnicodeDecodeError) as exc:
+        return [f"significance: {file}: {exc}"]
+    for row in rows:
+        if (statistic := wanted.get(row.name)) and (interval := intervals.get(statistic)):
+            row.significant = interval.significant
+            row.interval = (interval.low, interval.high)
+    return []
+
+
+def _run_info(state: Path, head: Revision) -> run_record.RunRecord | None:
+    record = run_record.read(state)
+    if record is None:
+        return None
+    # a run describes the workspace it ran in, or the commit it ran at
+    if head.sha is None or record.git.get("sha") == head.sha:
+        return record
+    return None
+
+
+def build(
+    root: Path,
+    cfg: config.Config,
+    *,
+    base: str | None,
+    head: str = snapshot.WORKSPACE,
+    all_params: bool = False,
+    pull: bool = False,
+    report_id: str = "",
+    env: Mapping[str, str] | None = None,
+) -> Report:
+    context = ci.context(env)
+    head_rev = _revision(root, head)
+    base_name = base if base is not None else default_base(root, context)
+    base_rev = _revision(root, base_name) if base_name else None
+    extra = (cfg.report.predictions,) if cfg.report.predictions else ()
+
+    def take(revision: Revision) -> snapshot.Snapshot:
+        return snapshot.take(root, revision.rev, revision.sha, extra=extra)
+
+    head_snap = take(head_rev)
+    base_snap = take(base_rev) if base_rev else None
+    if pull and (head_snap.unavailable or (base_snap and base_snap.unavailable)):
+        from mlci import dvc
+
+        remote = dvc.resolve_remote(root, cfg.dvc.remote, cfg.dvc.embedded_remote)
+        for snap, revision in ((head_snap, head_rev), (base_snap, base_rev)):
+            if snap and revision and snap.unavailable:
+                dvc.fetch_outputs(root, remote, revision.sha, sorted(snap.unavailable))
+        head_snap = take(head_rev)
+        base_snap = take(base_rev) if base_rev else None
+    if not head_snap.has_pipeline:
+        raise UsageError(f"no dvc.yaml at {head_rev.label}: nothing to report")
+
+    metric_rows = metrics(base_snap, head_snap)
+    notes = [
+        f"{file} at {snap.rev}: {why}"
+        for snap in (head_snap, base_snap)
+        if snap
+        for file, why in snap.unavailable.items()
+        if file not in extra
+    ]
+    notes += _significance(cfg, base_snap, head_snap, metric_rows)
+
+    record = _run_info(cfg.state_path, head_rev)
+    ran = {s.name: s for s in record.stages} if record else {}
+    stage_rows = []
+    for change in stages(base_snap, head_snap):
+        done = ran.get(change.name)
+        stage_rows.append(
+            StageRow(
+                change, run=done.status if done else None, seconds=done.seconds if done else None
+            )
+        )
+
+    plots = [
+        Plot(
+            spec=spec,
+            base={f: base_snap.files[f] for f in spec.files if base_snap and f in base_snap.files},
+            head={f: head_snap.files[f] for f in spec.files if f in head_snap.files},
+        )
+        for spec in head_snap.plots
+    ]
+    return Report(
+        id=report_id or cfg.report.id or context.workflow or "pipeline",
+        base=base_rev,
+        head=head_rev,
+        metrics=metric_rows,
+        params=params(base_snap, head_snap, include_unchanged=all_params),
+        data=data(base_snap, head_snap),
+        stages=stage_rows,
+        plots=plots,
+        validation=_validation(cfg.state_path),
+        runner=record.hardware if record else None,
+        mlflow=record.mlflow if record else None,
+        run={"status": record.status, "error": record.error, "ci": record.ci} if record else None,
+        notes=notes,
+        all_params=all_params,
+    )

@@ -1,0 +1,134 @@
+"""`mlci report` on real git + DVC repositories with histories."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+import yaml
+from click.testing import CliRunner
+
+from mlci import api
+from mlci.cli import cli
+from tests.conftest import commit_all, git, make_tiny_project
+
+
+def set_param(repo: Path, section: str, key: str, value: object) -> None:
+    params = yaml.safe_load((repo / "params.yaml").read_text())
+    params[section][key] = value
+    (repo / "params.yaml").write_text(yaml.safe_dump(params))
+
+
+@pytest.fixture
+def history(tmp_path: Path) -> Path:
+    """main: a run with factor 2 committed; feature: factor 3, run, committed."""
+    remote = tmp_path / "remote"
+    repo = make_tiny_project(tmp_path / "repo", pyproject=f'[tool.mlci.dvc]\nembedded_remote = "{remote}"\n')
+    api.run(repo, tracking_enabled=False)
+    commit_all(repo, "baseline run")
+    git(repo, "checkout", "-q", "-b", "feature")
+    set_param(repo, "double", "factor", 3)
+    api.run(repo, tracking_enabled=False)
+    commit_all(repo, "factor 3")
+    return repo
+
+
+def by_name(rows: list[dict[str, object]]) -> dict[object, dict[str, object]]:
+    return {row["name"]: row for row in rows}
+
+
+def test_json_diff_between_branches(history: Path) -> None:
+    report = api.report(history, base="main", head="feature").to_dict()
+    assert report["base"]["rev"] == "main" and len(report["base"]["sha"]) == 40
+    assert report["head"]["sha"] == git(history, "rev-parse", "feature")
+    metrics = by_name(report["metrics"])
+    # metrics.json is a DVC-cached output: both sides read from the cache by their lock hash
+    assert metrics["total"] == {
+        "file": "metrics.json", "name": "total", "base": 18.0, "head": 27.0, "change": 9.0,
+        "significant": None, "interval": None,
+    }
+    assert metrics["nested.count"]["change"] == 0
+    params = by_name(report["params"])
+    assert params == {"double.factor": {"file": "params.yaml", "name": "double.factor", "base": 2, "head": 3}}
+    data = {row["path"]: row for row in report["data"]}
+    assert data["work/doubled.txt"]["status"] == "modified"
+    assert data["work/doubled.txt"]["base_hash"] != data["work/doubled.txt"]["head_hash"]
+    assert data["work/doubled.txt"]["head_size"] == len("3 6 9")
+    stages = by_name(report["stages"])
+    assert stages["double"]["status"] == "modified"
+    assert stages["double"]["changed"]["params"] == ["double.factor"]
+    assert stages["score"]["changed"]["deps"] == ["work/doubled.txt"]
+
+
+def test_all_params_and_workspace_head(history: Path) -> None:
+    set_param(history, "score", "scale", 2.5)  # uncommitted: the workspace is the default head
+    report = api.report(history, base="main", all_params=True).to_dict()
+    assert report["head"] == {"rev": "workspace", "sha": None}
+    params = by_name(report["params"])
+    assert params["score.scale"]["head"] == 2.5
+    assert params["score.fail"] == {"file": "params.yaml", "name": "score.fail", "base": False, "head": False}
+
+
+def test_default_base_is_merge_base_with_main(history: Path) -> None:
+    report = api.report(history).to_dict()
+    assert report["base"]["sha"] == git(history, "rev-parse", "main")
+
+
+def test_missing_cache_is_not_available_and_pull_fetches_it(history: Path) -> None:
+    shutil.rmtree(history / ".dvc" / "cache")
+    report = api.report(history, base="main", head="feature")
+    total = by_name(report.to_dict()["metrics"])
+    assert "total" not in total or total["total"]["base"] is None
+    assert any("metrics.json" in note and "not in the local DVC cache" in note for note in report.notes)
+
+    pulled = api.report(history, base="main", head="feature", pull=True).to_dict()
+    assert by_name(pulled["metrics"])["total"]["base"] == 18.0
+    assert pulled["notes"] == []
+
+
+def test_shallow_clone_fetches_the_base(history: Path, tmp_path: Path) -> None:
+    clone = tmp_path / "shallow"
+    git(tmp_path, "clone", "-q", "--depth=1", "--branch", "feature", f"file://{history}", str(clone))
+    assert git(clone, "rev-parse", "--is-shallow-repository") == "true"
+    shutil.copytree(history / ".dvc" / "cache", clone / ".dvc" / "cache")
+    report = api.report(clone, base="origin/main", head="HEAD").to_dict()
+    assert report["base"]["sha"] == git(history, "rev-parse", "main")
+    assert by_name(report["metrics"])["total"]["change"] == 9.0
+
+
+def test_unknown_revision_exits_2(history: Path) -> None:
+    result = CliRunner().invoke(cli, ["-C", str(history), "report", "--base", "no-such-branch"])
+    assert result.exit_code == 2
+    assert "unknown revision: no-such-branch" in result.output
+
+
+def test_cli_formats(history: Path, tmp_path: Path) -> None:
+    runner = CliRunner()
+    out = runner.invoke(cli, ["-C", str(history), "report", "--base", "main", "--format", "json"])
+    assert out.exit_code == 0, out.output
+    assert json.loads(out.output)["params"][0]["name"] == "double.factor"
+
+    md = runner.invoke(cli, ["-C", str(history), "report", "--base", "main", "--format", "markdown"])
+    assert md.exit_code == 0, md.output
+    assert md.output.startswith("<!-- mlci-report:pipeline -->")
+    assert "| total | 18 | 27 | +9 (+50.0%) |" in md.output
+
+    target = tmp_path / "out" / "report.md"
+    written = runner.invoke(cli, ["-C", str(history), "report", "--base", "main", "-o", str(target)])
+    assert written.exit_code == 0
+    assert target.read_text().startswith("<!-- mlci-report:pipeline -->")
+
+    terminal = runner.invoke(cli, ["-C", str(history), "report", "--base", "main"])
+    assert terminal.exit_code == 0, terminal.output
+    assert "total" in terminal.output and "double.factor" in terminal.output
+
+
+def test_no_baseline_in_a_fresh_repo(tmp_path: Path) -> None:
+    repo = make_tiny_project(tmp_path / "fresh")
+    api.run(repo, tracking_enabled=False, pull=False, push=False)
+    report = api.report(repo, base="HEAD").to_dict()
+    # HEAD has no dvc.lock yet: every metric is new
+    assert by_name(report["metrics"])["total"]["base"] is None
+    assert by_name(report["metrics"])["total"]["head"] == 18.0
