@@ -24,6 +24,8 @@ _SIGNIFICANCE = {True: "significant", False: "within noise", None: ""}
 def marker(report_id: str) -> str:
     # the id is ours or the workflow's name: keep it to characters that cannot end the comment
     clean = "".join(c for c in report_id if c.isalnum() or c in "-_.:/ ")[:100]
+    while "--" in clean:
+        clean = clean.replace("--", "-")
     return f"<!-- mlci-report:{clean} -->"
 
 
@@ -54,7 +56,7 @@ def _table(header: list[str], rows: list[list[str]]) -> str:
     return "\n".join(lines)
 
 
-def _metrics(report: Report, precision: int) -> str:
+def _metrics(report: Report, precision: int, max_rows: int | None = None) -> str:
     if not report.metrics:
         return "No metrics declared in dvc.yaml."
     several = len({m.file for m in report.metrics}) > 1
@@ -75,9 +77,17 @@ def _metrics(report: Report, precision: int) -> str:
     header = ["metric", "base", "head", "change", ""]
     changed = [row(m) for m in report.metrics if m.changed]
     same = [row(m) for m in report.metrics if not m.changed]
+    if max_rows is not None and len(changed) > max_rows:
+        hidden = len(changed) - max_rows
+        return (
+            _table(header, changed[:max_rows])
+            + f"\n\n{hidden} more changed metrics and {len(same)} unchanged ones are in the full report."
+        )
     parts = [_table(header, changed)] if changed else ["No metric changed."]
-    if same:
+    if same and max_rows is None:
         parts.append(safe.details(f"{len(same)} unchanged metrics", _table(header, same)))
+    elif same:
+        parts.append(f"{len(same)} unchanged metrics are in the full report.")
     return "\n\n".join(parts)
 
 
@@ -276,9 +286,15 @@ def render(
         text = assemble(kept, dropped)
         if len(text) <= limit:
             return text
-    # even the metrics alone are too long: keep the head of the text, within the limit
-    note = "\n\n> Truncated to fit GitHub's comment limit; the full report is in the job summary.\n"
-    return text[: limit - len(note)] + note
+    # the metrics alone are too long: fewer rows, halving until they fit
+    rows = sum(1 for m in report.metrics if m.changed)
+    while rows > 0:
+        kept[0] = _Section("Metrics", _metrics(report, precision, max_rows=rows), droppable=False)
+        text = assemble(kept, dropped)
+        if len(text) <= limit:
+            return text
+        rows //= 2
+    raise ValueError(f"a report cannot fit in {limit} characters")
 
 
 def headline(report: Report, precision: int = 4) -> str:

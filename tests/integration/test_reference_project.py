@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -11,6 +13,25 @@ import pytest
 import yaml
 
 from mlci import api, reproduce
+from tests.conftest import commit_all
+from mlci.report import markdown
+
+SNAPSHOT = Path(__file__).parent / "snapshots" / "digits_report.md"
+
+
+def normalized(text: str) -> str:
+    """The report's shape: hashes and numbers vary with commits and floating point."""
+    # which classes' F1 moved, and whether a change is significant, depend on the last bits
+    # of floating point: the snapshot keeps the structure around them
+    # (and the confusion counts, and the machine)
+    text = "\n".join(
+        line
+        for line in text.splitlines()
+        if "per\\_class" not in line and not re.match(r"\| \d|Runner: ", line)
+    )
+    text = re.sub(r"within noise|significant", "<verdict>", text)
+    text = re.sub(r"\b[0-9a-f]{8,40}\b", "<hash>", text)
+    return re.sub(r"[+-]?\d+(?:\.\d+)?(?:e[+-]?\d+)?", "<n>", text) + "\n"
 
 
 def stage_statuses(result: reproduce.RunResult) -> dict[str, str]:
@@ -38,6 +59,7 @@ def test_digits_end_to_end(digits_repo: Path) -> None:
     second = api.run(digits_repo)
     assert set(stage_statuses(second).values()) == {"unchanged"}
     assert second.mlflow_reused
+    commit_all(digits_repo, "baseline run")
 
     params = yaml.safe_load((digits_repo / "params.yaml").read_text())
     params["train"]["epochs"] = int(params["train"]["epochs"]) - 5
@@ -51,3 +73,16 @@ def test_digits_end_to_end(digits_repo: Path) -> None:
     }
     run_json = json.loads((digits_repo / ".mlci" / "run.json").read_text())
     assert run_json["mlflow"]["run_id"] != first.record.mlflow["run_id"]
+
+    # the PR view: the committed baseline against the workspace with fewer epochs
+    report = api.report(digits_repo, base="HEAD")
+    rows = {m.name: m for m in report.metrics}
+    assert rows["accuracy"].base == metrics["accuracy"]
+    assert rows["accuracy"].significant is not None  # recomputed from metrics/predictions.csv
+    assert [p.name for p in report.params] == ["train.epochs"]
+    stages = {s.change.name: s for s in report.stages}
+    assert stages["train"].change.params == ["train.epochs"] and stages["train"].run == "ran"
+    text = markdown.render(report)
+    if os.environ.get("MLCI_UPDATE_SNAPSHOTS"):
+        SNAPSHOT.write_text(normalized(text))
+    assert normalized(text) == SNAPSHOT.read_text()

@@ -25,7 +25,9 @@ def set_param(repo: Path, section: str, key: str, value: object) -> None:
 def history(tmp_path: Path) -> Path:
     """main: a run with factor 2 committed; feature: factor 3, run, committed."""
     remote = tmp_path / "remote"
-    repo = make_tiny_project(tmp_path / "repo", pyproject=f'[tool.mlci.dvc]\nembedded_remote = "{remote}"\n')
+    repo = make_tiny_project(
+        tmp_path / "repo", pyproject=f'[tool.mlci.dvc]\nembedded_remote = "{remote}"\n'
+    )
     api.run(repo, tracking_enabled=False)
     commit_all(repo, "baseline run")
     git(repo, "checkout", "-q", "-b", "feature")
@@ -46,12 +48,19 @@ def test_json_diff_between_branches(history: Path) -> None:
     metrics = by_name(report["metrics"])
     # metrics.json is a DVC-cached output: both sides read from the cache by their lock hash
     assert metrics["total"] == {
-        "file": "metrics.json", "name": "total", "base": 18.0, "head": 27.0, "change": 9.0,
-        "significant": None, "interval": None,
+        "file": "metrics.json",
+        "name": "total",
+        "base": 18.0,
+        "head": 27.0,
+        "change": 9.0,
+        "significant": None,
+        "interval": None,
     }
     assert metrics["nested.count"]["change"] == 0
     params = by_name(report["params"])
-    assert params == {"double.factor": {"file": "params.yaml", "name": "double.factor", "base": 2, "head": 3}}
+    assert params == {
+        "double.factor": {"file": "params.yaml", "name": "double.factor", "base": 2, "head": 3}
+    }
     data = {row["path"]: row for row in report["data"]}
     assert data["work/doubled.txt"]["status"] == "modified"
     assert data["work/doubled.txt"]["base_hash"] != data["work/doubled.txt"]["head_hash"]
@@ -68,7 +77,12 @@ def test_all_params_and_workspace_head(history: Path) -> None:
     assert report["head"] == {"rev": "workspace", "sha": None}
     params = by_name(report["params"])
     assert params["score.scale"]["head"] == 2.5
-    assert params["score.fail"] == {"file": "params.yaml", "name": "score.fail", "base": False, "head": False}
+    assert params["score.fail"] == {
+        "file": "params.yaml",
+        "name": "score.fail",
+        "base": False,
+        "head": False,
+    }
 
 
 def test_default_base_is_merge_base_with_main(history: Path) -> None:
@@ -81,7 +95,9 @@ def test_missing_cache_is_not_available_and_pull_fetches_it(history: Path) -> No
     report = api.report(history, base="main", head="feature")
     total = by_name(report.to_dict()["metrics"])
     assert "total" not in total or total["total"]["base"] is None
-    assert any("metrics.json" in note and "not in the local DVC cache" in note for note in report.notes)
+    assert any(
+        "metrics.json" in note and "not in the local DVC cache" in note for note in report.notes
+    )
 
     pulled = api.report(history, base="main", head="feature", pull=True).to_dict()
     assert by_name(pulled["metrics"])["total"]["base"] == 18.0
@@ -90,7 +106,9 @@ def test_missing_cache_is_not_available_and_pull_fetches_it(history: Path) -> No
 
 def test_shallow_clone_fetches_the_base(history: Path, tmp_path: Path) -> None:
     clone = tmp_path / "shallow"
-    git(tmp_path, "clone", "-q", "--depth=1", "--branch", "feature", f"file://{history}", str(clone))
+    git(
+        tmp_path, "clone", "-q", "--depth=1", "--branch", "feature", f"file://{history}", str(clone)
+    )
     assert git(clone, "rev-parse", "--is-shallow-repository") == "true"
     shutil.copytree(history / ".dvc" / "cache", clone / ".dvc" / "cache")
     report = api.report(clone, base="origin/main", head="HEAD").to_dict()
@@ -110,13 +128,17 @@ def test_cli_formats(history: Path, tmp_path: Path) -> None:
     assert out.exit_code == 0, out.output
     assert json.loads(out.output)["params"][0]["name"] == "double.factor"
 
-    md = runner.invoke(cli, ["-C", str(history), "report", "--base", "main", "--format", "markdown"])
+    md = runner.invoke(
+        cli, ["-C", str(history), "report", "--base", "main", "--format", "markdown"]
+    )
     assert md.exit_code == 0, md.output
     assert md.output.startswith("<!-- mlci-report:pipeline -->")
     assert "| total | 18 | 27 | +9 (+50.0%) |" in md.output
 
     target = tmp_path / "out" / "report.md"
-    written = runner.invoke(cli, ["-C", str(history), "report", "--base", "main", "-o", str(target)])
+    written = runner.invoke(
+        cli, ["-C", str(history), "report", "--base", "main", "-o", str(target)]
+    )
     assert written.exit_code == 0
     assert target.read_text().startswith("<!-- mlci-report:pipeline -->")
 
