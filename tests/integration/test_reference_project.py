@@ -13,8 +13,8 @@ import pytest
 import yaml
 
 from mlci import api, reproduce
-from tests.conftest import commit_all
 from mlci.report import markdown
+from tests.conftest import commit_all
 
 SNAPSHOT = Path(__file__).parent / "snapshots" / "digits_report.md"
 
