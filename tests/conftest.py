@@ -11,6 +11,9 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+import yaml
+
+from mlci import api as mlci_api
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
@@ -159,3 +162,25 @@ def digits_repo(tmp_path: Path) -> Iterator[Path]:
     git(repo, "init", "-q", "-b", "main")
     commit_all(repo, "reference project")
     yield repo
+
+
+def set_param(repo: Path, section: str, key: str, value: object) -> None:
+    params = yaml.safe_load((repo / "params.yaml").read_text())
+    params[section][key] = value
+    (repo / "params.yaml").write_text(yaml.safe_dump(params))
+
+
+@pytest.fixture
+def history(tmp_path: Path) -> Path:
+    """main: a run with factor 2 committed; feature: factor 3, run, committed."""
+    remote = tmp_path / "remote"
+    repo = make_tiny_project(
+        tmp_path / "repo", pyproject=f'[tool.mlci.dvc]\nembedded_remote = "{remote}"\n'
+    )
+    mlci_api.run(repo, tracking_enabled=False)
+    commit_all(repo, "baseline run")
+    git(repo, "checkout", "-q", "-b", "feature")
+    set_param(repo, "double", "factor", 3)
+    mlci_api.run(repo, tracking_enabled=False)
+    commit_all(repo, "factor 3")
+    return repo

@@ -6,35 +6,11 @@ import json
 import shutil
 from pathlib import Path
 
-import pytest
-import yaml
 from click.testing import CliRunner
 
 from mlci import api
 from mlci.cli import cli
-from tests.conftest import commit_all, git, make_tiny_project
-
-
-def set_param(repo: Path, section: str, key: str, value: object) -> None:
-    params = yaml.safe_load((repo / "params.yaml").read_text())
-    params[section][key] = value
-    (repo / "params.yaml").write_text(yaml.safe_dump(params))
-
-
-@pytest.fixture
-def history(tmp_path: Path) -> Path:
-    """main: a run with factor 2 committed; feature: factor 3, run, committed."""
-    remote = tmp_path / "remote"
-    repo = make_tiny_project(
-        tmp_path / "repo", pyproject=f'[tool.mlci.dvc]\nembedded_remote = "{remote}"\n'
-    )
-    api.run(repo, tracking_enabled=False)
-    commit_all(repo, "baseline run")
-    git(repo, "checkout", "-q", "-b", "feature")
-    set_param(repo, "double", "factor", 3)
-    api.run(repo, tracking_enabled=False)
-    commit_all(repo, "factor 3")
-    return repo
+from tests.conftest import git, make_tiny_project, set_param
 
 
 def by_name(rows: list[dict[str, object]]) -> dict[object, dict[str, object]]:

@@ -8,23 +8,16 @@ import sys
 from pathlib import Path
 
 import pytest
-import yaml
 from click.testing import CliRunner
 
 from mlci import api, hardware, reproduce
 from mlci.cli import cli
 from mlci.errors import ServiceError, StageFailed, UsageError
-from tests.conftest import BIN, commit_all, git, make_tiny_project, sh
+from tests.conftest import BIN, commit_all, git, make_tiny_project, set_param, sh
 
 
 def statuses(result: reproduce.RunResult) -> dict[str, str]:
     return {s.name: s.status for s in result.record.stages}
-
-
-def set_param(repo: Path, section: str, key: str, value: object) -> None:
-    params = yaml.safe_load((repo / "params.yaml").read_text())
-    params[section][key] = value
-    (repo / "params.yaml").write_text(yaml.safe_dump(params))
 
 
 def mlflow_run(result: reproduce.RunResult) -> object:
