@@ -209,7 +209,8 @@ def report(
     result = api.report(
         _directory(), base=base, head=head, all_params=all_params, pull=pull, report_id=report_id
     )
-    digits = precision if precision is not None else api.load_config(_directory()).report.precision
+    cfg = api.load_config(_directory())
+    digits = precision if precision is not None else cfg.report.precision
     if fmt == "json":
         text = json.dumps(result.to_dict(), indent=2) + "\n"
     elif fmt == "markdown":
@@ -230,7 +231,8 @@ def report(
         ci.add_summary(markdown.render(result, precision=digits))
         ci.set_output("metrics-changed", str(len(result.changed_metrics)))
         ci.set_output("report-json", json.dumps(result.to_dict()))
-    if post:
+    context = ci.context()
+    if post or (cfg.report.post and context.in_actions and context.is_pull_request):
         posted = api.post_report(result, token=token, precision=digits)
         console.info(posted)
 

@@ -81,6 +81,10 @@ class ReportConfig(_Section):
         description="metric name -> the statistic recomputed from the predictions file",
     )
     resamples: int = Field(1000, ge=100, le=100_000, description="bootstrap resamples")
+    post: bool = Field(
+        False,
+        description="in GitHub Actions on a pull_request event, post the comment without --post",
+    )
 
 
 class Config(_Section):

@@ -56,7 +56,9 @@ class Client:
         retry = GithubRetry(
             total=retries,
             backoff_factor=0.5,
-            status_forcelist=(500, 502, 503, 504),
+            status_forcelist=[500, 502, 503, 504],
+            # a retried POST may duplicate a comment: upsert_comment removes duplicates
+            allowed_methods=frozenset({"GET", "POST", "PATCH", "DELETE"}),
             secondary_rate_wait=max_wait,
             max_rate_limit_wait=max_wait,
         )

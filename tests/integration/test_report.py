@@ -130,3 +130,19 @@ def test_no_baseline_in_a_fresh_repo(tmp_path: Path) -> None:
     # HEAD has no dvc.lock yet: every metric is new
     assert by_name(report["metrics"])["total"]["base"] is None
     assert by_name(report["metrics"])["total"]["head"] == 18.0
+
+
+def test_report_needs_only_the_light_core(history: Path) -> None:
+    """`pip install mlci` (no extras) is enough: the report path imports no heavy library."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; from pathlib import Path; from mlci import api;"
+        "from mlci.report import markdown, terminal;"
+        f"r = api.report(Path({str(history)!r}), base='main', head='feature'); markdown.render(r);"
+        "heavy = {'dvc', 'mlflow', 'great_expectations', 'bentoml', 'torch', 'sklearn', 'pandas', 'numpy', 'gto'};"
+        "print(sorted({m.split('.')[0] for m in sys.modules} & heavy))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"
