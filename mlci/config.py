@@ -6,7 +6,9 @@ then pyproject.toml, then the default. `Config.sources` records which one won.
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import tomllib
 from pathlib import Path
 from typing import Any, Literal
@@ -28,7 +30,18 @@ from pydantic import (  # noqa: E402 (after the switch above)
     field_validator,
 )
 
-__all__ = ["Config", "DvcConfig", "TrackingConfig", "find_root", "load"]
+__all__ = [
+    "Config",
+    "DatasetConfig",
+    "DvcConfig",
+    "GateConfig",
+    "ModelConfig",
+    "ReportConfig",
+    "TrackingConfig",
+    "find_root",
+    "line_of",
+    "load",
+]
 
 SECTION = "tool.mlci"
 
@@ -87,6 +100,72 @@ class ReportConfig(_Section):
     )
 
 
+class DatasetConfig(_Section):
+    path: str = Field(description="a data file or a glob, relative to the repository root")
+    suite: str = Field(description="the expectation suite (gx/expectations/<suite>.json)")
+    format: Literal["csv", "parquet"] = Field("csv", description="file format")
+    engine: Literal["pandas", "spark"] = Field("pandas", description="GX data source engine")
+    delimiter: str = Field(",", description="CSV field delimiter")
+
+    @field_validator("path", "suite")
+    @classmethod
+    def _not_empty(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("must not be empty")
+        return value
+
+
+_PERCENT = re.compile(r"^\d+(\.\d+)?%$")
+
+
+class GateConfig(_Section):
+    min: float | None = Field(None, description="the metric must be at least this")
+    max: float | None = Field(None, description="the metric must be at most this")
+    max_drop: float | str | None = Field(
+        None,
+        description="largest allowed fall against the base: absolute (0.01) or relative ('1%')",
+    )
+    max_rise: float | str | None = Field(
+        None, description="largest allowed rise against the base: absolute or relative ('5%')"
+    )
+    require_significant: bool = Field(
+        False, description="a rise must be significant (paired bootstrap), not within noise"
+    )
+    severity: Literal["error", "warning"] = Field("error", description="error fails the command")
+
+    @field_validator("max_drop", "max_rise")
+    @classmethod
+    def _tolerance(cls, value: float | str | None) -> float | str | None:
+        if isinstance(value, str) and not _PERCENT.match(value.strip()):
+            raise ValueError("must be a number or a percentage such as '1%'")
+        if isinstance(value, float | int) and value < 0:
+            raise ValueError("must not be negative")
+        return value
+
+
+class ModelConfig(_Section):
+    path: str = Field(
+        "", description="model file or folder; '' = the model in dvc.yaml's artifacts"
+    )
+    loader: str = Field(
+        "",
+        description="'module:function' that loads the model path and returns an object with .predict(rows)",
+    )
+    sample: str = Field(
+        "", description="CSV of evaluation rows used for the load and latency checks"
+    )
+    label: str = Field("label", description="column of the sample dropped before predicting")
+    max_size_mb: float | None = Field(None, description="size budget of the model file or folder")
+    max_latency_ms_p50: float | None = Field(
+        None, description="median latency budget for one batch"
+    )
+    max_latency_ms_p95: float | None = Field(
+        None, description="95th-percentile latency budget for one batch"
+    )
+    latency_rows: int = Field(100, ge=1, description="rows per timed batch")
+    latency_repeats: int = Field(30, ge=3, description="timed batches (after one warm-up call)")
+
+
 class Config(_Section):
     state_dir: str = Field(
         ".mlci", description="where mlci keeps run.json, the MLflow db and results"
@@ -98,6 +177,13 @@ class Config(_Section):
     dvc: DvcConfig = Field(default_factory=DvcConfig)  # type: ignore[arg-type]
     tracking: TrackingConfig = Field(default_factory=TrackingConfig)  # type: ignore[arg-type]
     report: ReportConfig = Field(default_factory=ReportConfig)  # type: ignore[arg-type]
+    data: dict[str, DatasetConfig] = Field(
+        default_factory=dict, description="datasets to validate, by name"
+    )
+    gates: dict[str, GateConfig] = Field(
+        default_factory=dict, description="model gates, keyed by metric ('name' or 'file:name')"
+    )
+    model: ModelConfig = Field(default_factory=ModelConfig)  # type: ignore[arg-type]
 
     # filled by load(), not part of the schema
     _root: Path = PrivateAttr(default_factory=Path.cwd)
@@ -150,6 +236,11 @@ class Config(_Section):
                 key = f"{prefix}{name}"
                 if isinstance(value, BaseModel):
                     walk(value, key + ".")
+                elif isinstance(value, dict) and all(
+                    isinstance(v, BaseModel) for v in value.values()
+                ):
+                    for item_name, item in value.items():
+                        walk(item, f"{key}.{_toml_key(item_name)}.")
                 else:
                     rows.append((key, value, self.sources.get(key, "default")))
 
@@ -164,6 +255,25 @@ if _SAVED_PLUGINS_SETTING is None:
     del os.environ["PYDANTIC_DISABLE_PLUGINS"]
 else:
     os.environ["PYDANTIC_DISABLE_PLUGINS"] = _SAVED_PLUGINS_SETTING
+
+
+def _toml_key(name: str) -> str:
+    return name if re.fullmatch(r"[\w-]+", name) else json.dumps(name)
+
+
+def line_of(config: Config, *keys: str) -> int | None:
+    """The line of pyproject.toml that declares `[tool.mlci.<keys>]` (for annotations)."""
+    if config.file is None:
+        return None
+    wanted = [
+        re.escape(k) if re.fullmatch(r"[\w-]+", k) else f"[\"']{re.escape(k)}[\"']" for k in keys
+    ]
+    pattern = re.compile(r"^\s*\[\s*tool\.mlci\." + r"\.".join(wanted) + r"\s*\]\s*(#.*)?$")
+    try:
+        lines = config.file.read_text(encoding="utf-8").splitlines()
+    except OSError:
+        return None
+    return next((number for number, line in enumerate(lines, 1) if pattern.match(line)), None)
 
 
 def find_root(start: Path | None = None) -> Path:
@@ -182,9 +292,9 @@ def _flatten_keys(table: dict[str, Any], prefix: str = "") -> list[str]:
     keys: list[str] = []
     for key, value in table.items():
         if isinstance(value, dict):
-            keys.extend(_flatten_keys(value, f"{prefix}{key}."))
+            keys.extend(_flatten_keys(value, f"{prefix}{_toml_key(key)}."))
         else:
-            keys.append(f"{prefix}{key}")
+            keys.append(f"{prefix}{_toml_key(key)}")
     return keys
 
 
