@@ -36,6 +36,7 @@ __all__ = [
     "DvcConfig",
     "GateConfig",
     "ModelConfig",
+    "ReleaseConfig",
     "ReportConfig",
     "TrackingConfig",
     "find_root",
@@ -166,6 +167,24 @@ class ModelConfig(_Section):
     latency_repeats: int = Field(30, ge=3, description="timed batches (after one warm-up call)")
 
 
+class ReleaseConfig(_Section):
+    stages: list[str] = Field(
+        default_factory=lambda: ["dev", "staging", "prod"],
+        description="allowed stages, in promotion order: a stage needs the one before it first",
+    )
+    protected: list[str] = Field(
+        default_factory=lambda: ["prod"],
+        description="stages that only accept versions whose commit is on the default branch",
+    )
+    registered_model: str = Field(
+        "", description="MLflow registered model name; '' = the artifact's name"
+    )
+    feedback_store: str = Field(
+        ".mlci/feedback",
+        description="where the served model stores feedback: a folder or an fsspec URL",
+    )
+
+
 class Config(_Section):
     state_dir: str = Field(
         ".mlci", description="where mlci keeps run.json, the MLflow db and results"
@@ -184,6 +203,7 @@ class Config(_Section):
         default_factory=dict, description="model gates, keyed by metric ('name' or 'file:name')"
     )
     model: ModelConfig = Field(default_factory=ModelConfig)  # type: ignore[arg-type]
+    release: ReleaseConfig = Field(default_factory=ReleaseConfig)  # type: ignore[arg-type]
 
     # filled by load(), not part of the schema
     _root: Path = PrivateAttr(default_factory=Path.cwd)
