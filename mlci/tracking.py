@@ -13,7 +13,18 @@ from typing import Any
 
 from mlci.errors import ServiceError
 
-__all__ = ["TrackedRun", "check_server", "is_server", "record_run", "ui_hint"]
+__all__ = [
+    "ModelVersion",
+    "TrackedRun",
+    "check_server",
+    "find_version",
+    "get_alias",
+    "is_server",
+    "record_run",
+    "register_model",
+    "set_alias",
+    "ui_hint",
+]
 
 # MLflow's own defaults retry for minutes against a dead server
 _CLIENT_ENV = {
@@ -149,3 +160,126 @@ def record_run(
         f"{uri.rstrip('/')}/#/experiments/{experiment_id}/runs/{run_id}" if is_server(uri) else None
     )
     return TrackedRun(tracking_uri=uri, experiment_id=str(experiment_id), run_id=run_id, url=url)
+
+
+@dataclass(frozen=True)
+class ModelVersion:
+    name: str
+    version: str
+    run_id: str | None
+    source: str
+    reused: bool  # already registered for this git tag: never duplicated
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "version": self.version,
+            "run_id": self.run_id,
+            "source": self.source,
+        }
+
+
+def _client(uri: str) -> Any:
+    for key, value in _CLIENT_ENV.items():
+        os.environ.setdefault(key, value)
+    if uri.startswith("sqlite:///"):
+        Path(uri.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+    check_server(uri)
+    import logging
+
+    import mlflow
+
+    logging.getLogger("mlflow").setLevel(logging.WARNING)
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+    return mlflow.MlflowClient(tracking_uri=uri)
+
+
+def find_version(uri: str, name: str, git_tag: str) -> ModelVersion | None:
+    """The registry version already made for this git tag, if any."""
+    from mlflow.exceptions import MlflowException
+
+    client = _client(uri)
+    try:
+        found = client.search_model_versions(
+            f"name = '{name}' and tags.`mlci.git_tag` = '{git_tag}'"
+        )
+    except MlflowException:
+        return None
+    if not found:
+        return None
+    latest = max(found, key=lambda v: int(v.version))
+    return ModelVersion(name, str(latest.version), latest.run_id, str(latest.source), reused=True)
+
+
+def register_model(
+    uri: str,
+    name: str,
+    model_dir: Path,
+    *,
+    loader: str,
+    code_dir: Path | None,
+    experiment: str,
+    artifact_root: Path,
+    input_example: Any,
+    git_tag: str,
+    tags: Mapping[str, str],
+    metrics: Mapping[str, Any],
+) -> ModelVersion:
+    """Log the model folder as an MLflow pyfunc model and register a version named `name`.
+
+    A version already registered for `git_tag` is returned as it is, never duplicated.
+    """
+    if existing := find_version(uri, name, git_tag):
+        return existing
+    import mlflow
+    from mlflow.exceptions import MlflowException
+
+    from mlci.release.pyfunc import LoaderModel
+
+    client = _client(uri)
+    try:
+        found = client.get_experiment_by_name(experiment)
+        if found is None:
+            location = None if is_server(uri) else artifact_root.resolve().as_uri()
+            experiment_id = client.create_experiment(experiment, artifact_location=location)
+        else:
+            experiment_id = found.experiment_id
+        mlflow.set_tracking_uri(uri)
+        with mlflow.start_run(experiment_id=experiment_id, run_name=f"release {git_tag}") as run:
+            mlflow.set_tags({**tags, "mlci.git_tag": git_tag})
+            mlflow.log_metrics({k: float(v) for k, v in metrics.items() if _numeric(v) is not None})
+            info = mlflow.pyfunc.log_model(
+                name="model",
+                python_model=LoaderModel(loader),
+                artifacts={"model": str(model_dir)},
+                code_paths=[str(code_dir)] if code_dir else None,
+                input_example=input_example,
+            )
+        version = mlflow.register_model(
+            info.model_uri, name, tags={**tags, "mlci.git_tag": git_tag}
+        )
+    except MlflowException as exc:
+        raise ServiceError(f"MLflow ({uri}) refused to register {name}: {exc.message}") from None
+    return ModelVersion(
+        name, str(version.version), run.info.run_id, str(version.source), reused=False
+    )
+
+
+def get_alias(uri: str, name: str, alias: str) -> str | None:
+    from mlflow.exceptions import MlflowException
+
+    try:
+        return str(_client(uri).get_model_version_by_alias(name, alias).version)
+    except MlflowException:
+        return None
+
+
+def set_alias(uri: str, name: str, alias: str, version: str) -> None:
+    from mlflow.exceptions import MlflowException
+
+    try:
+        _client(uri).set_registered_model_alias(name, alias, version)
+    except MlflowException as exc:
+        raise ServiceError(
+            f"MLflow ({uri}) refused alias {alias} -> {name} v{version}: {exc.message}"
+        ) from None

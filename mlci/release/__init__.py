@@ -1,0 +1,1 @@
+"""Model releases: registry tags, MLflow registration, BentoML bento, smoke test, GitHub Release."""

@@ -1,0 +1,504 @@
+"""`mlci validate model`: gates on real git + DVC histories, model checks on the digits model."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import textwrap
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+
+from mlci import api as mlci_api
+from mlci import config
+from mlci.errors import UsageError
+from mlci.validate import model
+from mlci.validate.results import Check, Result
+from tests.conftest import (
+    BIN,
+    REFERENCE_FILES,
+    ROOT,
+    commit_all,
+    git,
+    make_tiny_project,
+    set_param,
+)
+
+
+def run(path: Path) -> None:
+    mlci_api.run(path, tracking_enabled=False, pull=False, push=False)
+
+
+@contextmanager
+def isolated_env(home: Path) -> Iterator[None]:
+    """conftest's per-test environment, for the module-scoped repositories built below."""
+    with pytest.MonkeyPatch.context() as mp:
+        for name in list(os.environ):
+            if name.startswith(("GITHUB_", "MLFLOW_", "RUNNER_")) or name in {"GH_TOKEN", "CI"}:
+                mp.delenv(name, raising=False)
+        mp.setenv("HOME", str(home))
+        mp.setenv("GIT_CONFIG_GLOBAL", str(home / ".gitconfig"))
+        for role in ("AUTHOR", "COMMITTER"):
+            mp.setenv(f"GIT_{role}_NAME", "Test Author")
+            mp.setenv(f"GIT_{role}_EMAIL", "author@example.com")
+        mp.setenv("DVC_NO_ANALYTICS", "1")
+        mp.setenv("DVC_GLOBAL_CONFIG_DIR", str(home / "dvc-global"))
+        mp.setenv("DVC_SYSTEM_CONFIG_DIR", str(home / "dvc-system"))
+        mp.setenv("PATH", f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}")
+        yield
+
+
+def predictions(correct: int, total: int = 200) -> str:
+    """index,label,predicted rows: the first `correct` right, the rest wrong."""
+    rows = [f"{i},{i % 2},{i % 2 if i < correct else 1 - i % 2}\n" for i in range(total)]
+    return "index,label,predicted\n" + "".join(rows)
+
+
+@pytest.fixture(scope="module")
+def repo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """The tiny pipeline with a history (metrics.json: total, nested.count):
+
+    main    total 18, predictions.csv 50% right
+    worse   from main, score.scale 1.0: total 12
+    feature from main, double.factor 3: total 27, same predictions (a gain within noise)
+    gain    from feature: predictions.csv all right (a significant gain)
+
+    feature is checked out, its run in the workspace.
+    """
+    with isolated_env(tmp_path_factory.mktemp("home")):
+        path = make_tiny_project(tmp_path_factory.mktemp("gates") / "repo")
+        run(path)
+        (path / "predictions.csv").write_text(predictions(100))
+        commit_all(path, "baseline run")
+        git(path, "checkout", "-q", "-b", "worse")
+        set_param(path, "score", "scale", 1.0)
+        run(path)
+        commit_all(path, "scale 1.0")
+        git(path, "checkout", "-q", "-b", "feature", "main")
+        set_param(path, "double", "factor", 3)
+        run(path)
+        commit_all(path, "factor 3")
+        git(path, "checkout", "-q", "-b", "gain")
+        (path / "predictions.csv").write_text(predictions(200))
+        commit_all(path, "better predictions")
+        git(path, "checkout", "-q", "feature")
+        yield path
+
+
+def write_pyproject(path: Path, text: str) -> config.Config:
+    (path / "pyproject.toml").write_text(textwrap.dedent(text))
+    return config.load(path)
+
+
+def gates(path: Path, toml: str, *, base: str | None = "main", head: str = "feature") -> Result:
+    cfg = write_pyproject(path, toml)
+    return model.validate(path, cfg, base=base, head=head, checks=False)
+
+
+def only(result: Result) -> Check:
+    assert len(result.checks) == 1, result.checks
+    return result.checks[0]
+
+
+def pyproject_line(path: Path, text: str) -> int:
+    lines = (path / "pyproject.toml").read_text().splitlines()
+    return lines.index(text) + 1
+
+
+# --- gates ---------------------------------------------------------------------------------------
+
+
+def test_gate_passes_with_its_figures(repo: Path) -> None:
+    result = gates(
+        repo,
+        """
+        [tool.mlci.gates.total]
+        min = 20
+        max_drop = "1%"
+        """,
+    )
+    check = only(result)
+    assert check.verdict == "pass" and result.success
+    assert check.group == "gates" and check.name == "total"
+    assert check.target == "metrics.json:total"
+    assert check.observed == 27.0
+    assert check.expected == "≥ 20, drop ≤ 1% of base 18"
+    assert check.severity == "error"
+    assert check.details == {
+        "base": 18.0,
+        "head": 27.0,
+        "change": 9.0,
+        "significant": None,
+        "interval": None,
+    }
+    assert check.file == "pyproject.toml"
+    assert check.line == pyproject_line(repo, "[tool.mlci.gates.total]")
+    assert result.extra["base"].startswith("main (")
+    assert result.extra["head"].startswith("feature (")
+
+
+def test_absolute_min_fails(repo: Path) -> None:
+    result = gates(repo, "[tool.mlci.gates.total]\nmin = 30\n")
+    check = only(result)
+    assert check.verdict == "fail" and check.failed
+    assert check.message == "27 is below the minimum 30"
+    assert not result.success and result.errors == [check]
+
+
+def test_absolute_max_fails_and_file_qualified_key(repo: Path) -> None:
+    result = gates(
+        repo,
+        """
+        [tool.mlci.gates."metrics.json:nested.count"]
+        max = 2
+        """,
+    )
+    check = only(result)
+    assert check.name == "metrics.json:nested.count"
+    assert check.target == "metrics.json:nested.count"
+    assert check.verdict == "fail"
+    assert check.message == "3 is above the maximum 2"
+    assert check.line == pyproject_line(repo, '[tool.mlci.gates."metrics.json:nested.count"]')
+
+
+def test_regression_fails_a_relative_max_drop(repo: Path) -> None:
+    result = gates(repo, '[tool.mlci.gates.total]\nmax_drop = "1%"\n', head="worse")
+    check = only(result)
+    assert check.verdict == "fail"
+    assert check.observed == 12.0
+    assert check.details["change"] == -6.0
+    assert check.expected == "drop ≤ 1% of base 18"
+    assert check.message == "drop of 6 (33.33%) from base 18 exceeds 1% of base 18 = 0.18"
+    assert not result.success
+
+
+@pytest.mark.parametrize(("allowed", "verdict"), [(5, "fail"), (6, "pass"), (10.5, "pass")])
+def test_absolute_max_drop(repo: Path, allowed: float, verdict: str) -> None:
+    check = only(gates(repo, f"[tool.mlci.gates.total]\nmax_drop = {allowed}\n", head="worse"))
+    assert check.verdict == verdict
+    assert check.expected == f"drop ≤ {allowed:g}"
+
+
+@pytest.mark.parametrize(
+    ("allowed", "verdict"), [("5", "fail"), ("9", "pass"), ('"40%"', "fail"), ('"50%"', "pass")]
+)
+def test_max_rise(repo: Path, allowed: str, verdict: str) -> None:
+    # main 18 -> feature 27: a rise of 9, 50% of the base
+    check = only(gates(repo, f"[tool.mlci.gates.total]\nmax_rise = {allowed}\n"))
+    assert check.verdict == verdict
+    if verdict == "fail":
+        assert check.message.startswith("rise of 9 (50.00%) from base 18 exceeds")
+
+
+def test_a_failing_warning_gate_does_not_fail_the_result(repo: Path) -> None:
+    result = gates(
+        repo,
+        """
+        [tool.mlci.gates.total]
+        min = 30
+        severity = "warning"
+
+        [tool.mlci.gates."nested.count"]
+        min = 1
+        """,
+    )
+    total, count = result.checks
+    assert total.verdict == "fail" and total.severity == "warning"
+    assert count.verdict == "pass"
+    assert result.success
+    assert result.errors == [] and result.warnings == [total]
+    assert result.to_dict()["success"] is True
+
+
+def test_workspace_head_and_default_base(repo: Path) -> None:
+    result = gates(repo, '[tool.mlci.gates.total]\nmax_drop = "1%"\n', base=None, head="workspace")
+    check = only(result)
+    assert check.verdict == "pass" and check.observed == 27.0
+    assert result.extra["base"] == git(repo, "rev-parse", "main")[:8]
+    assert result.extra["head"] == "workspace"
+
+
+def test_require_significant_without_predictions_warns(repo: Path) -> None:
+    result = gates(repo, "[tool.mlci.gates.total]\nrequire_significant = true\n")
+    check = only(result)
+    assert check.verdict == "warn"
+    assert check.details["significant"] is None
+    assert "significance cannot be computed" in check.message
+    assert "[tool.mlci.report] predictions" in check.message
+    assert result.success and result.warnings == [check]
+
+
+SIGNIFICANCE = """
+[tool.mlci.report]
+predictions = "predictions.csv"
+significance = {total = "accuracy"}
+
+[tool.mlci.gates.total]
+require_significant = true
+"""
+
+
+def test_gain_within_noise_fails_require_significant(repo: Path) -> None:
+    # feature's total rose by 9, but its per-sample predictions are main's: no real gain
+    check = only(gates(repo, SIGNIFICANCE))
+    assert check.verdict == "fail"
+    assert check.details["significant"] is False
+    assert check.details["interval"] == [0.0, 0.0]
+    assert check.message.startswith("gain within noise: +9")
+
+
+def test_significant_gain_passes_require_significant(repo: Path) -> None:
+    check = only(gates(repo, SIGNIFICANCE, head="gain"))
+    assert check.verdict == "pass", check.message
+    assert check.details["significant"] is True
+    low, high = check.details["interval"]
+    assert 0 < low <= high
+
+
+def test_a_drop_needs_no_significance(repo: Path) -> None:
+    check = only(gates(repo, SIGNIFICANCE, head="worse"))
+    assert check.verdict == "pass"
+
+
+def test_unknown_metric_is_a_usage_error(repo: Path) -> None:
+    write_pyproject(repo, "[tool.mlci.gates.accuracy]\nmin = 0.9\n")
+    with pytest.raises(UsageError) as caught:
+        model.validate(repo, config.load(repo), base="main", head="feature")
+    assert caught.value.exit_code == 2
+    line = pyproject_line(repo, "[tool.mlci.gates.accuracy]")
+    assert caught.value.message.startswith(
+        f"pyproject.toml:{line}: gate 'accuracy': no such metric"
+    )
+    assert "metrics there: nested.count, total" in caught.value.message
+
+
+def test_ambiguous_metric_is_a_usage_error(tiny: Path) -> None:
+    # two metrics files declared at the top level of dvc.yaml, both with a `total`
+    (tiny / "eval").mkdir()
+    for name, value in (("a", 0.5), ("b", 0.7)):
+        (tiny / "eval" / f"{name}.json").write_text(f'{{"total": {value}}}')
+    with (tiny / "dvc.yaml").open("a") as handle:
+        handle.write("metrics:\n  - eval/a.json\n  - eval/b.json\n")
+    cfg = write_pyproject(tiny, "[tool.mlci.gates.total]\nmin = 0.1\n")
+    with pytest.raises(UsageError, match=r"gate 'total' is ambiguous: .* eval/a.json, eval/b.json"):
+        model.validate(tiny, cfg, checks=False)
+
+    cfg = write_pyproject(tiny, '[tool.mlci.gates."eval/b.json:total"]\nmin = 0.6\n')
+    check = only(model.validate(tiny, cfg, checks=False))
+    assert check.verdict == "pass" and check.observed == 0.7
+
+
+def test_no_baseline_then_strict(tiny: Path) -> None:
+    # main's only commit has no dvc.lock: the first run has nothing to compare with
+    run(tiny)
+    toml = """
+        [tool.mlci.gates.total]
+        min = 10
+        max_drop = "1%"
+        """
+    result = gates(tiny, toml, base=None, head="workspace")
+    check = only(result)
+    assert check.verdict == "no-baseline"
+    assert check.expected == "≥ 10, drop ≤ 1%"
+    assert "no baseline: metrics.json:total has no numeric value at" in check.message
+    assert check.details["base"] is None and check.details["head"] == 18.0
+    assert result.success and "1 without baseline" in result.summary
+
+    # absolute limits still apply without a baseline
+    check = only(gates(tiny, toml.replace("min = 10", "min = 100"), base=None, head="workspace"))
+    assert check.verdict == "fail" and check.message == "18 is below the minimum 100"
+
+    result = gates(
+        tiny, "[tool.mlci]\nstrict = true\n" + textwrap.dedent(toml), base=None, head="workspace"
+    )
+    check = only(result)
+    assert check.verdict == "fail" and check.message.endswith("(strict = true)")
+    assert not result.success
+
+
+def test_no_base_revision_at_all(tmp_path: Path) -> None:
+    # a repository with no commit yet: the report has no base
+    repo = tmp_path / "new"
+    repo.mkdir()
+    git(repo, "init", "-q", "-b", "main")
+    (repo / "dvc.yaml").write_text("metrics:\n  - scores.json\n")
+    (repo / "scores.json").write_text('{"auc": 0.8}')
+    result = gates(
+        repo, '[tool.mlci.gates.auc]\nmin = 0.5\nmax_rise = "10%"\n', base=None, head="workspace"
+    )
+    check = only(result)
+    assert check.verdict == "no-baseline"
+    assert (
+        check.message
+        == "no baseline: no base revision to compare with: relative limits not applied"
+    )
+    assert result.extra["base"] is None
+
+
+def test_model_checks_skip_without_a_model_and_a_missing_path_is_a_usage_error(
+    tiny: Path,
+) -> None:
+    cfg = write_pyproject(tiny, "")
+    result = model.validate(tiny, cfg, base="main")
+    assert [(c.group, c.name, c.verdict) for c in result.checks] == [("model", "model", "skipped")]
+    assert "no artifact of type model" in result.checks[0].message
+
+    cfg = write_pyproject(tiny, '[tool.mlci.model]\npath = "models/nope.pkl"\n')
+    with pytest.raises(UsageError, match=r"models/nope.pkl does not exist"):
+        model.validate(tiny, cfg, base="main")
+
+
+# --- model checks on the digits reference model --------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def digits(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, str]]:
+    """conftest's `digits_repo`, built once per module, with its pipeline run (uncommitted).
+
+    Yields the repository and its pyproject.toml as copied, which tests extend.
+    """
+    with isolated_env(tmp_path_factory.mktemp("home")):
+        repo = tmp_path_factory.mktemp("digits") / "digits"
+        repo.mkdir()
+        for name in REFERENCE_FILES:
+            if (ROOT / name).exists():
+                shutil.copy2(ROOT / name, repo / name)
+        shutil.copytree(
+            ROOT / "pipelines", repo / "pipelines", ignore=shutil.ignore_patterns("__pycache__")
+        )
+        shutil.copytree(
+            ROOT / ".dvc",
+            repo / ".dvc",
+            ignore=shutil.ignore_patterns("tmp", "cache", "config.local"),
+        )
+        git(repo, "init", "-q", "-b", "main")
+        commit_all(repo, "reference project")
+        subprocess.run([sys.executable, "-m", "pipelines.digits.data"], cwd=repo, check=True)
+        run(repo)
+        yield repo, (repo / "pyproject.toml").read_text()
+
+
+MODEL = """
+[tool.mlci.model]
+loader = "pipelines.digits.model:load"
+sample = "work/prepared/test.csv"
+max_size_mb = 5
+"""
+
+
+def digits_validate(digits: tuple[Path, str], extra: str) -> Result:
+    repo, pyproject = digits
+    (repo / "pyproject.toml").write_text(pyproject + textwrap.dedent(extra))
+    return model.validate(repo, config.load(repo))
+
+
+def by_name(result: Result) -> dict[str, Check]:
+    return {c.name: c for c in result.checks}
+
+
+def test_digits_model_checks_pass(digits: tuple[Path, str]) -> None:
+    gate = '\n[tool.mlci.gates.accuracy]\nmin = 0.9\nmax_drop = "1%"\n'
+    result = digits_validate(digits, MODEL + gate)
+    checks = by_name(result)
+    assert [c.name for c in result.checks] == [
+        "accuracy",
+        "size",
+        "loads",
+        "output_shape",
+        "latency",
+    ]
+    # the gate: accuracy is above 0.9; the base commit has no run yet, so no baseline
+    assert checks["accuracy"].verdict == "no-baseline"
+    assert checks["accuracy"].target == "metrics/metrics.json:accuracy"
+    assert checks["accuracy"].observed > 0.9
+    for name in ("size", "loads", "output_shape", "latency"):
+        assert checks[name].verdict == "pass", checks[name]
+        assert checks[name].group == "model"
+    assert result.success
+
+    # the model is the dvc.yaml artifact of type model: models/digits
+    assert checks["size"].target == "models/digits"
+    size = result.extra["size_bytes"]
+    assert 0 < size <= 5 * 1024 * 1024
+    assert size == sum(f.stat().st_size for f in (digits[0] / "models/digits").iterdir())
+    assert checks["size"].expected == "≤ 5 MB"
+    assert checks["loads"].observed == "SklearnPredictor"
+    assert checks["output_shape"].observed == "(100,)"
+    latency = result.extra["latency_ms"]
+    assert latency["rows"] == 100 and latency["repeats"] == 30
+    assert 0 < latency["p50"] <= latency["p95"]
+    assert checks["latency"].details["p95_ms"] == latency["p95"]
+    assert checks["latency"].observed.startswith("p50 ")
+
+
+def test_digits_latency_budget_fails(digits: tuple[Path, str]) -> None:
+    result = digits_validate(digits, MODEL + "max_latency_ms_p95 = 0.0001\nlatency_repeats = 5\n")
+    latency = by_name(result)["latency"]
+    assert latency.verdict == "fail"
+    assert latency.expected == "p95 ≤ 0.0001 ms"
+    assert "p95" in latency.message and "exceeds 0.0001 ms" in latency.message
+    assert latency.details["repeats"] == 5
+    assert not result.success
+
+
+def test_digits_size_budget_fails(digits: tuple[Path, str]) -> None:
+    result = digits_validate(digits, MODEL.replace("max_size_mb = 5", "max_size_mb = 0.001"))
+    size = by_name(result)["size"]
+    assert size.verdict == "fail" and "exceeds the budget of 0.001 MB" in size.message
+
+
+def test_a_loader_that_raises_fails_loads(digits: tuple[Path, str]) -> None:
+    repo, _ = digits
+    (repo / "mlci_test_broken_loader.py").write_text(
+        "def load(path):\n    raise RuntimeError(f'corrupt weights in {path.name}\\nsecond line')\n"
+    )
+    result = digits_validate(
+        digits, MODEL.replace("pipelines.digits.model:load", "mlci_test_broken_loader:load")
+    )
+    checks = by_name(result)
+    assert checks["loads"].verdict == "fail"
+    assert checks["loads"].message == (
+        "mlci_test_broken_loader:load(models/digits) failed: RuntimeError: corrupt weights in digits"
+    )
+    assert checks["output_shape"].verdict == "skipped"
+    assert checks["latency"].verdict == "skipped"
+    assert checks["size"].verdict == "pass"
+    assert not result.success
+
+
+def test_a_missing_loader_module_fails_loads(digits: tuple[Path, str]) -> None:
+    result = digits_validate(
+        digits, MODEL.replace("pipelines.digits.model:load", "mlci_no_such_module:load")
+    )
+    loads = by_name(result)["loads"]
+    assert loads.verdict == "fail"
+    assert "ModuleNotFoundError: No module named 'mlci_no_such_module'" in loads.message
+
+
+def test_wrong_output_shape_fails(digits: tuple[Path, str]) -> None:
+    repo, _ = digits
+    (repo / "mlci_test_flat_loader.py").write_text(
+        "import numpy as np\n\n"
+        "class Flat:\n"
+        "    def predict(self, rows):\n"
+        "        return np.zeros(3)\n\n"
+        "def load(path):\n"
+        "    return Flat()\n"
+    )
+    result = digits_validate(
+        digits, MODEL.replace("pipelines.digits.model:load", "mlci_test_flat_loader:load")
+    )
+    checks = by_name(result)
+    assert checks["loads"].verdict == "pass"
+    assert checks["output_shape"].verdict == "fail"
+    assert checks["output_shape"].message == "100 rows in, output of shape (3,) out"
+    assert checks["latency"].verdict == "skipped"
+
+
+def test_a_malformed_loader_is_a_usage_error(digits: tuple[Path, str]) -> None:
+    with pytest.raises(UsageError, match="expected 'module:function'"):
+        digits_validate(digits, MODEL.replace("pipelines.digits.model:load", "pipelines.digits"))
