@@ -11,6 +11,7 @@ import contextlib
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from mlci.errors import ServiceError, UsageError
@@ -265,3 +266,84 @@ def create_check_run(
         f"create the {name} check run", lambda: client.repo.create_check_run(**kwargs)
     )
     return str(run.html_url)
+
+
+def upsert_release(client: Client, tag: str, name: str, body: str, assets: list[Path]) -> str:
+    """The Release of `tag` with this body and these assets; re-running updates it in place."""
+    from github import UnknownObjectException
+
+    def find() -> Any:
+        try:
+            return client.repo.get_release(tag)
+        except UnknownObjectException:
+            return None
+
+    release = client._call(f"look up the release {tag}", find)
+    if release is None:
+        release = client._call(
+            f"create the release {tag}",
+            lambda: client.repo.create_git_release(tag, name=name, message=body),
+        )
+    else:
+        client._call(
+            f"update the release {tag}",
+            lambda: release.update_release(name=name, message=body),
+        )
+    existing = {
+        asset.name: asset
+        for asset in client._call("list release assets", lambda: list(release.get_assets()))
+    }
+    for path in assets:
+        if old := existing.get(path.name):
+            client._call(f"replace the asset {path.name}", old.delete_asset)
+
+        def upload(path: Path = path) -> Any:
+            return release.upload_asset(
+                str(path), name=path.name, content_type="application/octet-stream"
+            )
+
+        client._call(f"upload {path.name}", upload)
+    return str(release.html_url)
+
+
+@dataclass
+class Deployment:
+    client: Client
+    raw: Any
+
+    def status(
+        self,
+        state: str,
+        description: str,
+        *,
+        environment_url: str | None = None,
+        log_url: str | None = None,
+    ) -> None:
+        kwargs: dict[str, Any] = {"state": state, "description": description[:140]}
+        if environment_url:
+            kwargs["environment_url"] = environment_url
+        if log_url:
+            kwargs["target_url"] = log_url
+        self.client._call(
+            f"set the deployment status to {state}", lambda: self.raw.create_status(**kwargs)
+        )
+
+
+def create_deployment(
+    client: Client, ref: str, environment: str, description: str, payload: dict[str, Any]
+) -> Deployment:
+    raw = client._call(
+        f"create a {environment} deployment",
+        lambda: client.repo.create_deployment(
+            ref=ref,
+            environment=environment,
+            description=description[:140],
+            payload=payload,
+            auto_merge=False,
+            # the release checks what matters itself; GitHub's commit-status gate would refuse a tag
+            # whose PR checks are not all green (409)
+            required_contexts=[],
+            production_environment=environment == "prod",
+        ),
+    )
+    return Deployment(client, raw)
