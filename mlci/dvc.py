@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import yaml
 
-from mlci.errors import ServiceError, StageFailed, UsageError
+from mlci.errors import MlciError, ServiceError, StageFailed, UsageError
 
 if TYPE_CHECKING:
     from dvc.repo import Repo
@@ -562,3 +562,30 @@ def fetch_outputs(root: Path, remote: Remote | None, sha: str | None, paths: lis
             ) from None
         finally:
             repo.close()
+
+
+def export_output(
+    root: Path, remote: Remote | None, sha: str | None, path: str, dest: Path
+) -> Path:
+    """Copy the DVC-tracked output `path` as of commit `sha` to `dest` (local cache, else the remote)."""
+    from dvc.fs import DVCFileSystem
+
+    overrides: dict[str, Any] = {}
+    if remote and remote.embedded:
+        overrides = {"remote": {remote.name: {"url": remote.url}}, "core": {"remote": remote.name}}
+    target = dest / Path(path).name
+    with contextlib.chdir(root), _dvc_logs():
+        try:
+            fs = DVCFileSystem(url=str(root), rev=sha, config=overrides or None)
+            if not fs.exists(path):
+                raise UsageError(f"{path} is not tracked by DVC at {(sha or 'the workspace')[:8]}")
+            fs.get(path, str(target), recursive=fs.isdir(path))
+        except MlciError:
+            raise
+        except Exception as exc:
+            where = _describe_remote(remote) if remote else "no remote configured"
+            raise UsageError(
+                f"{path} at {(sha or 'the workspace')[:8]} is in neither the local DVC cache nor the remote"
+                f" ({where}): {_first_line(exc)}"
+            ) from None
+    return target
