@@ -94,7 +94,7 @@ class Snapshot:
 
 def _parse(raw: bytes, name: str) -> Any:
     try:
-        return yaml.safe_load(raw.decode("utf-8"))  # JSON is YAML
+        return dvc.parse(raw.decode("utf-8"), name.split(" at ", maxsplit=1)[0])
     except (UnicodeDecodeError, yaml.YAMLError) as exc:
         raise UsageError(f"{name}: cannot parse: {str(exc).splitlines()[0]}") from None
 
