@@ -36,7 +36,7 @@ def publish(
     context = ci.context(env)
     if not context.in_actions:
         return []
-    done = []
+    done: list[str] = []
     for check in result.checks:
         if check.failed or check.verdict == "warn":
             ci.annotate(
