@@ -495,8 +495,15 @@ def _own_environment_first() -> Iterator[None]:
 
 @contextmanager
 def _dvc_logs(on_line: Callable[[str], None] | None = None) -> Iterator[list[str]]:
-    """Take DVC's log records instead of letting its handlers print them."""
+    """Take DVC's log records instead of letting its handlers print them.
+
+    Also: DVC never prompts inside mlci. On a terminal it would stop and ask (say,
+    before replacing a file during a run-cache restore); mlci answers as DVC
+    itself does without a terminal, "no", so CI and laptops behave the same.
+    """
     import logging
+
+    from dvc import prompt
 
     messages: list[str] = []
 
@@ -514,9 +521,12 @@ def _dvc_logs(on_line: Callable[[str], None] | None = None) -> Iterator[list[str
         logger.handlers = [handler]
         logger.propagate = False
         logger.setLevel(logging.INFO)
+    saved_ask = prompt.ask
+    prompt.ask = lambda *_args, **_kwargs: None
     try:
         yield messages
     finally:
+        prompt.ask = saved_ask
         for logger, (handlers, propagate, level) in zip(loggers, saved, strict=True):
             logger.handlers, logger.propagate, logger.level = handlers, propagate, level
 
@@ -576,7 +586,10 @@ def fetch_outputs(root: Path, remote: Remote | None, sha: str | None, paths: lis
     if remote is None:
         return 0
     with contextlib.chdir(root), _dvc_logs():
-        repo = _open(root, remote)
+        # the remote as configured now, also for a revision whose config did not have it yet
+        # (a relative local URL is only meaningful in its config file: left as it is)
+        absolute = "://" in remote.url or Path(remote.url).is_absolute()
+        repo = _open(root, Remote(remote.name, remote.url, embedded=True) if absolute else remote)
         try:
             return int(
                 repo.fetch(

@@ -245,6 +245,8 @@ def take(root: Path, rev: str, sha: str | None, *, extra: tuple[str, ...] = ()) 
     snap = Snapshot(rev=rev, sha=sha)
     raw = tree.read("dvc.yaml")
     if raw is None:
+        # data tracked with `dvc add` alone, no pipeline yet
+        _read_dvc_files(tree, snap)
         snap.has_pipeline = False
         return snap
     document = _parse(raw, f"dvc.yaml at {rev}") or {}

@@ -85,7 +85,9 @@ def test_reading_declarations_does_not_import_dvc() -> None:
 
 def test_yaml_like_dvc_reads_it() -> None:
     # DVC reads YAML 1.2: exponents without a dot are numbers, on/yes and dates stay strings
-    assert dvc.parse("lr: 1e-4\nshuffle: on\nask: yes\nday: 2024-01-01\nn: 42\nx: 1.5\nok: true\n") == {
+    assert dvc.parse(
+        "lr: 1e-4\nshuffle: on\nask: yes\nday: 2024-01-01\nn: 42\nx: 1.5\nok: true\n"
+    ) == {
         "lr": 0.0001,
         "shuffle": "on",
         "ask": "yes",
