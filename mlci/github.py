@@ -269,7 +269,10 @@ def create_check_run(
 
 
 def upsert_release(client: Client, tag: str, name: str, body: str, assets: list[Path]) -> str:
-    """The Release of `tag` with this body and these assets; re-running updates it in place."""
+    """The Release of `tag` with this body and these assets; re-running updates it in place.
+
+    Assets already there under the same name are kept (a tag's files do not change).
+    """
     from github import UnknownObjectException
 
     def find() -> Any:
@@ -294,8 +297,10 @@ def upsert_release(client: Client, tag: str, name: str, body: str, assets: list[
         for asset in client._call("list release assets", lambda: list(release.get_assets()))
     }
     for path in assets:
-        if old := existing.get(path.name):
-            client._call(f"replace the asset {path.name}", old.delete_asset)
+        if path.name in existing:
+            # a tag names one commit, so its assets do not change; the API subset mlci
+            # uses has no asset deletion, and none is needed
+            continue
 
         def upload(path: Path = path) -> Any:
             return release.upload_asset(

@@ -6,6 +6,7 @@ import math
 import os
 import urllib.error
 import urllib.request
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -234,8 +235,6 @@ def register_model(
     import mlflow
     from mlflow.exceptions import MlflowException
 
-    from mlci.release.pyfunc import LoaderModel
-
     client = _client(uri)
     try:
         found = client.get_experiment_by_name(experiment)
@@ -245,7 +244,15 @@ def register_model(
         else:
             experiment_id = found.experiment_id
         mlflow.set_tracking_uri(uri)
-        with mlflow.start_run(experiment_id=experiment_id, run_name=f"release {git_tag}") as run:
+        with (
+            warnings.catch_warnings(),
+            mlflow.start_run(experiment_id=experiment_id, run_name=f"release {git_tag}") as run,
+        ):
+            # MLflow's advice on type hints and requirements inference is not the user's to act on
+            warnings.simplefilter("ignore")
+            # MLflow inspects the class's type hints when it is first defined
+            from mlci.release.pyfunc import LoaderModel
+
             mlflow.set_tags({**tags, "mlci.git_tag": git_tag})
             mlflow.log_metrics({k: float(v) for k, v in metrics.items() if _numeric(v) is not None})
             info = mlflow.pyfunc.log_model(
