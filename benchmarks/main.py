@@ -12,7 +12,7 @@ import time
 from importlib.metadata import version
 from pathlib import Path
 
-from benchmarks import clone, noop, project, report, startup
+from benchmarks import clone, noop, project, registry, report, report_diff, serving, startup
 from benchmarks.harness import BenchError, Results, Shell, isolated_env
 
 REPO = Path(__file__).resolve().parents[1]
@@ -23,10 +23,28 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--fast", type=int, default=10, help="repetitions of startup commands")
     parser.add_argument("--noop", type=int, default=7, help="repetitions of no-op runs")
     parser.add_argument("--slow", type=int, default=3, help="repetitions of clone and full runs")
+    parser.add_argument("--report", type=int, default=5, help="repetitions of report diffs")
+    parser.add_argument(
+        "--report-only", action="store_true", help="run only measurement 4, mlci report"
+    )
+    parser.add_argument(
+        "--serving", type=float, default=serving.SECONDS, help="seconds of load per server and body"
+    )
+    parser.add_argument(
+        "--serving-only", action="store_true", help="run only the serving measurement"
+    )
+    parser.add_argument("--registry", type=int, default=5, help="repetitions of registry reads")
+    parser.add_argument(
+        "--registry-only", action="store_true", help="run only the model registry measurement"
+    )
     parser.add_argument("--keep", action="store_true", help="keep the temp dir, print its path")
     args = parser.parse_args(argv)
-    if min(args.fast, args.noop, args.slow) < 1:
+    if min(args.fast, args.noop, args.slow, args.report) < 1:
         parser.error("repetitions must be at least 1")
+    if args.serving <= 0:
+        parser.error("--serving must be positive")
+    if args.registry < 1:
+        parser.error("--registry must be at least 1")
     return args
 
 
@@ -44,13 +62,49 @@ def _missing_tools(bin_dir: Path) -> list[str]:
     return [tool for tool in ("python", "mlci", "dvc") if not (bin_dir / tool).exists()]
 
 
+def _measure_report(shell: Shell, tmp: Path, args: argparse.Namespace, results: Results) -> None:
+    names = ", ".join(spec.name for spec in report_diff.SPECS)
+    _step(f"building git + DVC repositories for mlci report: {names}")
+    repos = report_diff.build_all(shell, tmp)
+    _step(f"4/4 mlci report vs dvc metrics/params diff + dvc diff ({args.report}×)")
+    report_diff.measure_report(shell, repos, args.report, results)
+
+
+def _measure_serving(shell: Shell, tmp: Path, args: argparse.Namespace, results: Results) -> None:
+    if missing := serving.missing_tools(Path(sys.executable).parent):
+        results.notes.append(f"serving not measured: missing {', '.join(missing)}")
+        return
+    _step(
+        f"serving: bentoml serve vs mlflow models serve vs bare FastAPI ({args.serving:g} s each)"
+    )
+    for line in serving.measure_serving(shell, tmp, results, args.serving):
+        print(f"  {line}", flush=True)
+
+
+def _measure_registry(shell: Shell, tmp: Path, args: argparse.Namespace, results: Results) -> None:
+    if not (Path(sys.executable).parent / "gto").exists():
+        results.notes.append("model registry not measured: gto is not installed")
+        return
+    _step(f"model registry: mlci reading 1,500 GTO tags vs gto show --json ({args.registry}×)")
+    registry.measure_registry(shell, tmp, args.registry, results)
+
+
 def _measure(shell: Shell, tmp: Path, args: argparse.Namespace) -> Results:
     results = Results()
+    if args.registry_only:
+        _measure_registry(shell, tmp, args, results)
+        return results
+    if args.serving_only:
+        _measure_serving(shell, tmp, args, results)
+        return results
+    if args.report_only:
+        _measure_report(shell, tmp, args, results)
+        return results
     _step("copying the reference project into a fresh git repository")
     remote = tmp / "remote"
     source = project.new_repo(shell, REPO, tmp / "source", remote)
 
-    _step(f"1/3 startup: mlci --help, mlci config vs import click ({args.fast}×)")
+    _step(f"1/4 startup: mlci --help, mlci config vs import click ({args.fast}×)")
     startup.measure_startup(shell, source, args.fast, results)
     startup.check_cli_imports(shell, source, results)
     startup.profile_config(shell, source, results)
@@ -59,18 +113,23 @@ def _measure(shell: Shell, tmp: Path, args: argparse.Namespace) -> Results:
     shell.run(["mlci", "run"], source)
     project.commit_all(shell, source, "dvc.lock of the first run")
     noop.settle(shell, source, remote)
-    _step(f"2/3 no-op runs vs plain dvc ({args.noop}×)")
+    _step(f"2/4 no-op runs vs plain dvc ({args.noop}×)")
     noop.measure_noop(shell, source, args.noop, results)
 
-    _step(f"3/3 fresh clone with a warm remote vs a full run ({args.slow}×)")
+    _step(f"3/4 fresh clone with a warm remote vs a full run ({args.slow}×)")
     clone.measure_clone(shell, source, remote, tmp, args.slow, results)
+    _measure_report(shell, tmp, args, results)
+    _measure_serving(shell, tmp, args, results)
+    _measure_registry(shell, tmp, args, results)
     return results
 
 
 def main(argv: list[str] | None = None) -> int:
     args = _parse(argv)
     bin_dir = Path(sys.executable).parent
-    if missing := _missing_tools(bin_dir) + project.missing_files(REPO):
+    only = args.report_only or args.serving_only or args.registry_only
+    needed = [] if only else project.missing_files(REPO)
+    if missing := _missing_tools(bin_dir) + needed:
         print(f"cannot benchmark: missing {', '.join(missing)}", file=sys.stderr)
         return 1
     tmp = Path(tempfile.mkdtemp(prefix="mlci-bench-"))
@@ -85,7 +144,16 @@ def main(argv: list[str] | None = None) -> int:
             print(f"kept {tmp}")
         else:
             shutil.rmtree(tmp, ignore_errors=True)
-    reps = f"{args.fast} startup, {args.noop} no-op, {args.slow} clone/full"
+    reps = f"{args.fast} startup, {args.noop} no-op, {args.slow} clone/full, {args.report} report"
+    if args.report_only:
+        reps = f"{args.report} report"
+    reps += f", {args.serving:g} s serving load"
+    if args.serving_only:
+        reps = f"{args.serving:g} s serving load per server and body"
+    if args.registry_only:
+        reps = f"{args.registry} registry"
+    elif not only:
+        reps += f", {args.registry} registry"
     elapsed = time.perf_counter() - started
     print("\n" + "\n".join(report.summary(_machine(), reps, results, elapsed)))
     return 0 if all(check.ok for check in results.checks) else 1

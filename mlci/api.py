@@ -6,9 +6,9 @@ object whose methods default to doing nothing.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from mlci import config
 from mlci.errors import UsageError
@@ -17,10 +17,28 @@ from mlci.errors import UsageError
 if TYPE_CHECKING:
     from mlci.doctor import Check
     from mlci.dvc import StageRun
+    from mlci.release.deploy import ReleaseResult
     from mlci.report.model import Report
     from mlci.reproduce import RunResult
+    from mlci.validate.results import Result as ValidationResult
 
-__all__ = ["Progress", "doctor", "load_config", "post_report", "project_root", "report", "run"]
+__all__ = [
+    "Progress",
+    "doctor",
+    "load_config",
+    "models",
+    "post_report",
+    "project_root",
+    "promote",
+    "register",
+    "release",
+    "release_auto",
+    "report",
+    "rollback",
+    "run",
+    "validate_data",
+    "validate_model",
+]
 
 
 class Progress:
@@ -141,3 +159,137 @@ def post_report(
         )
     verb = "posted" if posted.created else "updated"
     return f"report {verb} on #{number}: {posted.url}"
+
+
+def _project(path: Path | None) -> tuple[Path, config.Config]:
+    from mlci import git
+
+    cfg = config.load(path)
+    root = git.toplevel(cfg.root)
+    return root, (cfg if root == cfg.root else config.load(root))
+
+
+def validate_data(
+    path: Path | None = None,
+    *,
+    names: tuple[str, ...] = (),
+    docs: bool = False,
+    base: str | None = None,
+) -> ValidationResult:
+    """Run the datasets' expectation suites; profile drift against the base revision's data."""
+    from mlci import ci, git
+    from mlci.report.build import default_base
+    from mlci.validate import data, results
+
+    root, cfg = _project(path)
+    if not cfg.data and not names:
+        empty = results.Result(kind="data")
+        empty.extra["note"] = (
+            "nothing to validate: pyproject.toml declares no [tool.mlci.data.<name>]"
+        )
+        return empty
+    base_rev = base if base is not None else default_base(root, ci.context())
+    base_sha = git.resolve(root, base_rev) if base_rev else None
+    result = data.validate(root, cfg, names=names, docs=docs, base_sha=base_sha)
+    results.write(cfg.state_path, result)
+    return result
+
+
+def validate_model(
+    path: Path | None = None,
+    *,
+    base: str | None = None,
+    head: str = "workspace",
+    checks: bool = True,
+) -> ValidationResult:
+    """Evaluate the gates of [tool.mlci.gates] and the model checks of [tool.mlci.model]."""
+    from mlci.validate import model, results
+
+    root, cfg = _project(path)
+    result = model.validate(root, cfg, base=base, head=head, checks=checks)
+    results.write(cfg.state_path, result)
+    return result
+
+
+def models(path: Path | None = None, name: str | None = None) -> Any:
+    """The registry state from git tags, as `gto show --json` gives it."""
+    from mlci import registry
+
+    root, _cfg = _project(path)
+    return registry.load(root).show(name)
+
+
+def register(
+    path: Path | None = None,
+    name: str = "",
+    *,
+    version: str | None = None,
+    bump: str = "patch",
+    ref: str = "HEAD",
+    push: bool = False,
+) -> str:
+    from mlci import registry
+
+    root, _cfg = _project(path)
+    return registry.register(root, name, version=version, bump=bump, ref=ref, push=push)  # type: ignore[arg-type]
+
+
+def promote(
+    path: Path | None = None,
+    name: str = "",
+    version: str = "",
+    stage: str = "",
+    *,
+    force: bool = False,
+    push: bool = False,
+) -> str:
+    from mlci import registry
+
+    root, cfg = _project(path)
+    return registry.promote(root, name, version, stage, cfg=cfg.release, force=force, push=push)
+
+
+def rollback(path: Path | None = None, name: str = "", *, stage: str, push: bool = False) -> str:
+    from mlci import registry
+
+    root, _cfg = _project(path)
+    return registry.rollback(root, name, stage, push=push)
+
+
+def release(
+    path: Path | None = None,
+    tag: str | None = None,
+    *,
+    containerize: bool = False,
+    push_image: str | None = None,
+    token: str | None = None,
+    step: Callable[[str], None] = lambda _: None,
+) -> ReleaseResult:
+    """Deploy the model version a registry tag names (TAG defaults to GITHUB_REF)."""
+    from mlci.release import deploy
+
+    root, cfg = _project(path)
+    return deploy.release(
+        root,
+        cfg,
+        tag or deploy.tag_from_env(),
+        containerize=containerize,
+        push_image=push_image,
+        token=token,
+        step=step,
+    )
+
+
+def release_auto(
+    path: Path | None = None,
+    *,
+    bump: str | None = None,
+    push: bool = False,
+    token: str | None = None,
+    step: Callable[[str], None] = lambda _: None,
+) -> list[ReleaseResult]:
+    """Register and release the next version of each changed model whose gates pass."""
+    from mlci.release import deploy
+
+    root, cfg = _project(path)
+    return deploy.auto(root, cfg, bump=bump, push=push, token=token, step=step)

@@ -8,12 +8,16 @@ import sys
 import traceback
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
 from mlci import __version__, console
 from mlci.errors import MlciError
+
+if TYPE_CHECKING:
+    from mlci.release.deploy import ReleaseResult
+    from mlci.validate.results import Result as ValidationResult
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -235,6 +239,234 @@ def report(
     if post or (cfg.report.post and context.in_actions and context.is_pull_request):
         posted = api.post_report(result, token=token, precision=digits)
         console.info(posted)
+
+
+@cli.group()
+def validate() -> None:
+    """Validate the data (Great Expectations) or the model (gates)."""
+
+
+def _finish_validation(result: ValidationResult, token: str | None) -> None:
+    from mlci.render import render_validation
+    from mlci.validate import publish
+
+    if note := result.extra.get("note"):
+        console.info(str(note))
+        return
+    render_validation(result)
+    for line in publish.publish(result, token=token):
+        console.info(line)
+    if not result.success:
+        sys.exit(1)
+
+
+@validate.command("data")
+@click.argument("names", nargs=-1)
+@click.option(
+    "--docs", is_flag=True, help="Build Great Expectations Data Docs under .mlci/gx-docs."
+)
+@click.option("--base", default=None, help="Revision whose data the profile is compared with.")
+@click.option(
+    "--token", envvar="GITHUB_TOKEN", default=None, help="GitHub token for the check run."
+)
+@handle_errors
+def validate_data(names: tuple[str, ...], docs: bool, base: str | None, token: str | None) -> None:
+    """Run the expectation suites of [tool.mlci.data] datasets. Exit 1 when one fails."""
+    from mlci import api
+
+    _finish_validation(api.validate_data(_directory(), names=names, docs=docs, base=base), token)
+
+
+@validate.command("model")
+@click.option("--base", default=None, help="Revision the relative gates compare with.")
+@click.option(
+    "--head", default="workspace", show_default=True, help="Revision whose metrics are gated."
+)
+@click.option(
+    "--no-checks", is_flag=True, help="Gates only: skip the model size, load and latency checks."
+)
+@click.option(
+    "--token", envvar="GITHUB_TOKEN", default=None, help="GitHub token for the check run."
+)
+@handle_errors
+def validate_model(base: str | None, head: str, no_checks: bool, token: str | None) -> None:
+    """Evaluate [tool.mlci.gates] and the model checks. Exit 1 when an error gate fails."""
+    from mlci import api
+
+    _finish_validation(
+        api.validate_model(_directory(), base=base, head=head, checks=not no_checks), token
+    )
+
+
+@cli.command()
+@click.argument("name", required=False)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["terminal", "json"]),
+    default="terminal",
+    show_default=True,
+)
+@handle_errors
+def models(name: str | None, fmt: str) -> None:
+    """The model registry from git tags: versions and stages (GTO's tags; `gto show` JSON)."""
+    from mlci import api
+    from mlci.render import render_models
+
+    state = api.models(_directory(), name)
+    if fmt == "json":
+        click.echo(json.dumps(state, indent=2, default=str))
+    else:
+        render_models(state, name)
+
+
+@cli.command()
+@click.argument("name")
+@click.option(
+    "--version", default=None, help="The version to register (vX.Y.Z) [default: the next one]."
+)
+@click.option(
+    "--bump", type=click.Choice(["major", "minor", "patch"]), default="patch", show_default=True
+)
+@click.option("--ref", default="HEAD", show_default=True, help="The commit to register.")
+@click.option("--push", is_flag=True, help="Push the tag to origin.")
+@handle_errors
+def register(name: str, version: str | None, bump: str, ref: str, push: bool) -> None:
+    """Register a version of an artifact: an annotated tag NAME@vX.Y.Z."""
+    from mlci import api
+
+    console.success(
+        f"created {api.register(_directory(), name, version=version, bump=bump, ref=ref, push=push)}"
+    )
+
+
+@cli.command()
+@click.argument("name")
+@click.argument("version")
+@click.argument("stage")
+@click.option("--force", is_flag=True, help="Skip the stage order and protected-branch checks.")
+@click.option("--push", is_flag=True, help="Push the tag to origin.")
+@handle_errors
+def promote(name: str, version: str, stage: str, force: bool, push: bool) -> None:
+    """Assign STAGE to VERSION: an annotated tag NAME#STAGE#N."""
+    from mlci import api
+
+    console.success(
+        f"created {api.promote(_directory(), name, version, stage, force=force, push=push)}"
+    )
+
+
+@cli.command()
+@click.argument("name")
+@click.option("--stage", required=True, help="The stage to give back to its previous version.")
+@click.option("--push", is_flag=True, help="Push the tag to origin.")
+@handle_errors
+def rollback(name: str, stage: str, push: bool) -> None:
+    """Give STAGE back to the version that held it before (a new stage tag)."""
+    from mlci import api
+
+    console.info(api.rollback(_directory(), name, stage=stage, push=push))
+
+
+def _show_release(result: ReleaseResult, fmt: str) -> None:
+    from mlci import ci
+
+    for key in ("event", "name", "version", "stage"):
+        ci.set_output(key, str(getattr(result, key) or ""))
+    if fmt == "json":
+        click.echo(json.dumps(result.to_dict(), indent=2, default=str))
+        return
+    for note in result.notes:
+        console.info(note)
+    done = [f"{result.name} {result.version or ''}".strip()]
+    if result.mlflow:
+        done.append(f"MLflow {result.mlflow['name']} v{result.mlflow['version']}")
+    if result.bento:
+        done.append(f"bento {result.bento}" + (" (smoke-tested)" if result.smoke_tested else ""))
+    if result.alias:
+        done.append(f"alias {result.alias}")
+    if result.release_url:
+        done.append(f"release {result.release_url}")
+    console.success("released: " + "; ".join(done))
+
+
+@cli.command()
+@click.argument("tag", required=False)
+@click.option(
+    "--auto",
+    "auto_",
+    is_flag=True,
+    help="Register and release the next version of each changed model whose gates pass (push to main).",
+)
+@click.option(
+    "--bump",
+    type=click.Choice(["major", "minor", "patch"]),
+    default=None,
+    help="With --auto [default: the commit's Release-Bump trailer, else patch].",
+)
+@click.option("--push", is_flag=True, help="With --auto: push the new tag to origin.")
+@click.option(
+    "--containerize", is_flag=True, help="Also build an OCI image of the bento (needs Docker)."
+)
+@click.option(
+    "--push-image",
+    metavar="REGISTRY",
+    default=None,
+    help="Push the image there (with --containerize).",
+)
+@click.option(
+    "--token",
+    envvar="GITHUB_TOKEN",
+    default=None,
+    help="GitHub token for the Release and deployment.",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["terminal", "json"]),
+    default="terminal",
+    show_default=True,
+)
+@handle_errors
+def release(
+    tag: str | None,
+    auto_: bool,
+    bump: str | None,
+    push: bool,
+    containerize: bool,
+    push_image: str | None,
+    token: str | None,
+    fmt: str,
+) -> None:
+    """Deploy the model version a registry tag names [TAG: GITHUB_REF in Actions].
+
+    A registration tag (NAME@vX.Y.Z): MLflow model version, bento, smoke-tested
+    serve, GitHub Release. A stage tag (NAME#STAGE#N): the same checks, then the
+    MLflow alias STAGE moves to the version, inside a GitHub deployment.
+    """
+    from mlci import api
+
+    def step(message: str) -> None:
+        console.err().print(f"[dim]›[/] {console.escape(message)}")
+
+    if auto_:
+        if tag:
+            raise click.UsageError("--auto takes no TAG")
+        released = api.release_auto(_directory(), bump=bump, push=push, token=token, step=step)
+        for result in released:
+            _show_release(result, fmt)
+        if not released:
+            console.info("nothing to release: no model changed since its latest version")
+        return
+    result = api.release(
+        _directory(),
+        tag,
+        containerize=containerize,
+        push_image=push_image or None,
+        token=token,
+        step=step,
+    )
+    _show_release(result, fmt)
 
 
 def main() -> None:

@@ -179,6 +179,10 @@ class ReleaseConfig(_Section):
     registered_model: str = Field(
         "", description="MLflow registered model name; '' = the artifact's name"
     )
+    service: str = Field(
+        "",
+        description="BentoML service 'package.module:Class' to build, serve and smoke-test; '' = none",
+    )
     feedback_store: str = Field(
         ".mlci/feedback",
         description="where the served model stores feedback: a folder or an fsspec URL",

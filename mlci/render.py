@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from mlci.doctor import Check
     from mlci.dvc import StageRun
     from mlci.reproduce import RunResult
+    from mlci.validate.results import Result
 
 __all__ = ["RunProgress", "render_checks", "render_config", "render_run"]
 
@@ -118,3 +119,92 @@ def render_checks(rows: list[Check]) -> None:
         out.print(f"{_CHECK_MARK[row.status]} {escape(row.name):<{width}}  {escape(row.detail)}")
     if os.environ.get("GITHUB_ACTIONS") == "true":
         out.print("[dim](running in GitHub Actions)[/]")
+
+
+_VERDICT = {
+    "pass": "[green]✓ pass[/]",
+    "fail": "[red]✗ fail[/]",
+    "warn": "[yellow]! warn[/]",
+    "no-baseline": "[dim]· no baseline[/]",
+    "skipped": "[dim]· skipped[/]",
+}
+
+
+def render_validation(result: Result) -> None:
+    """A verdict line per group, then the checks, failing first."""
+    from rich.table import Table
+
+    out = console.out()
+    groups: dict[str, list[bool]] = {}
+    for check in result.checks:
+        groups.setdefault(check.group, []).append(not (check.failed and check.severity == "error"))
+    for group, oks in groups.items():
+        verdict = "[green]passed[/]" if all(oks) else "[red]failed[/]"
+        out.print(f"{escape(group)}: {verdict} ({sum(oks)}/{len(oks)})")
+    table = Table(show_edge=False)
+    for column in ("", "check", "target", "observed", "expected", "details"):
+        table.add_column(column)
+    shown = sorted(result.checks, key=lambda c: (not c.failed, c.verdict != "warn"))
+    if len(shown) > 20:
+        # a suite has hundreds of expectations: the passing ones are in .mlci/validation/
+        shown = [c for c in shown if c.verdict != "pass"]
+    for check in shown:
+        verdict = _VERDICT[check.verdict]
+        if check.failed and check.severity == "warning":
+            verdict = "[yellow]✗ fail (warning)[/]"
+        table.add_row(
+            verdict,
+            escape(f"{check.group}: {check.name}"),
+            escape(str(check.target or "")),
+            escape(_short(check.observed) if check.observed is not None else ""),
+            escape(check.expected or ""),
+            escape(check.message if check.verdict != "pass" else ""),
+        )
+    if shown:
+        out.print(table)
+    if hidden := len(result.checks) - len(shown):
+        out.print(
+            f"[dim]{hidden} passing checks not listed: .mlci/validation/{result.kind}.json has them all[/]"
+        )
+    state = "[green]ok[/]" if result.success else "[red]failed[/]"
+    out.print(f"validate {result.kind}: {state}: {escape(result.summary)}")
+
+
+def render_models(state: Any, name: str | None) -> None:
+    """Per artifact: latest version and who holds each stage; per version with NAME."""
+    from rich.table import Table
+
+    out = console.out()
+    if name is None:
+        table = Table(show_edge=False)
+        for column in (
+            "name",
+            "latest",
+            *sorted({s for a in state for s in (a.get("stage") or {})}),
+        ):
+            table.add_column(column)
+        stage_names = [c.header for c in table.columns[2:]]
+        for artifact in state:
+            stages = artifact.get("stage") or {}
+            table.add_row(
+                escape(str(artifact.get("name"))),
+                escape(str(artifact.get("latest") or "—")),
+                *(escape(str(stages.get(s) or "—")) for s in stage_names),
+            )
+        out.print(table)
+        return
+    table = Table(show_edge=False)
+    for column in ("version", "stages", "created", "ref"):
+        table.add_column(column)
+    for version in state:
+        table.add_row(
+            escape(str(version.get("version"))),
+            escape(
+                ", ".join(version.get("stage") or [])
+                if isinstance(version.get("stage"), list)
+                else str(version.get("stage") or "")
+            ),
+            escape(str(version.get("created_at", ""))),
+            escape(str(version.get("ref", ""))),
+        )
+    out.print(table)
