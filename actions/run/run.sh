@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# `mlci run` with the flags the inputs ask for (see action.yml).
+set -euo pipefail
+
+args=()
+[[ "$MLCI_FORCE" == true ]] && args+=(--force)
+[[ "$MLCI_PULL" == false ]] && args+=(--no-pull)
+[[ "$MLCI_PUSH" == false ]] && args+=(--no-push)
+[[ "$MLCI_TRACKING" == false ]] && args+=(--no-tracking)
+[[ "$MLCI_VERBOSE" == true ]] && args+=(--verbose)
+read -ra targets <<<"$MLCI_TARGETS"
+
+echo "run-json=${MLCI_WORKING_DIRECTORY%/}/.mlci/run.json" >>"$GITHUB_OUTPUT"
+# nothing answers a prompt in CI: DVC asks on a terminal (act gives steps one)
+mlci run "${args[@]}" "${targets[@]}" </dev/null
