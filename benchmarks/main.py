@@ -12,7 +12,17 @@ import time
 from importlib.metadata import version
 from pathlib import Path
 
-from benchmarks import clone, noop, project, registry, report, report_diff, serving, startup
+from benchmarks import (
+    clone,
+    noop,
+    project,
+    registry,
+    report,
+    report_diff,
+    serving,
+    startup,
+    validate_data,
+)
 from benchmarks.harness import BenchError, Results, Shell, isolated_env
 
 REPO = Path(__file__).resolve().parents[1]
@@ -37,6 +47,10 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--registry-only", action="store_true", help="run only the model registry measurement"
     )
+    parser.add_argument("--validate", type=int, default=3, help="repetitions of data validation")
+    parser.add_argument(
+        "--validate-only", action="store_true", help="run only the data validation measurement"
+    )
     parser.add_argument("--keep", action="store_true", help="keep the temp dir, print its path")
     args = parser.parse_args(argv)
     if min(args.fast, args.noop, args.slow, args.report) < 1:
@@ -45,6 +59,8 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
         parser.error("--serving must be positive")
     if args.registry < 1:
         parser.error("--registry must be at least 1")
+    if args.validate < 1:
+        parser.error("--validate must be at least 1")
     return args
 
 
@@ -89,8 +105,18 @@ def _measure_registry(shell: Shell, tmp: Path, args: argparse.Namespace, results
     registry.measure_registry(shell, tmp, args.registry, results)
 
 
+def _measure_validate(shell: Shell, tmp: Path, args: argparse.Namespace, results: Results) -> None:
+    _step(
+        f"data validation: mlci validate data vs GX directly vs pandas, 1,000,000 rows ({args.validate}×)"
+    )
+    validate_data.measure_validate(shell, tmp, args.validate, results)
+
+
 def _measure(shell: Shell, tmp: Path, args: argparse.Namespace) -> Results:
     results = Results()
+    if args.validate_only:
+        _measure_validate(shell, tmp, args, results)
+        return results
     if args.registry_only:
         _measure_registry(shell, tmp, args, results)
         return results
@@ -121,13 +147,14 @@ def _measure(shell: Shell, tmp: Path, args: argparse.Namespace) -> Results:
     _measure_report(shell, tmp, args, results)
     _measure_serving(shell, tmp, args, results)
     _measure_registry(shell, tmp, args, results)
+    _measure_validate(shell, tmp, args, results)
     return results
 
 
 def main(argv: list[str] | None = None) -> int:
     args = _parse(argv)
     bin_dir = Path(sys.executable).parent
-    only = args.report_only or args.serving_only or args.registry_only
+    only = args.report_only or args.serving_only or args.registry_only or args.validate_only
     needed = [] if only else project.missing_files(REPO)
     if missing := _missing_tools(bin_dir) + needed:
         print(f"cannot benchmark: missing {', '.join(missing)}", file=sys.stderr)
@@ -153,7 +180,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.registry_only:
         reps = f"{args.registry} registry"
     elif not only:
-        reps += f", {args.registry} registry"
+        reps += f", {args.registry} registry, {args.validate} validate"
+    if args.validate_only:
+        reps = f"{args.validate} validate"
     elapsed = time.perf_counter() - started
     print("\n" + "\n".join(report.summary(_machine(), reps, results, elapsed)))
     return 0 if all(check.ok for check in results.checks) else 1

@@ -108,23 +108,11 @@ def record_run(
     artifacts: list[tuple[Path, str]],
 ) -> TrackedRun:
     """Log one run; `artifacts` are (file, folder inside the run's artifacts)."""
-    for key, value in _CLIENT_ENV.items():
-        os.environ.setdefault(key, value)
-    if uri.startswith("sqlite:///"):
-        Path(uri.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
-    check_server(uri)
-
-    import logging
-
-    import mlflow
+    from mlflow.entities import Metric, Param
     from mlflow.exceptions import MlflowException
 
-    # "Creating initial MLflow database tables..." and friends are not news to a user
-    logging.getLogger("mlflow").setLevel(logging.WARNING)
-    logging.getLogger("alembic").setLevel(logging.WARNING)
-
     try:
-        client = mlflow.MlflowClient(tracking_uri=uri)
+        client = _client(uri)
         found = client.get_experiment_by_name(experiment)
         if found is None:
             # a sqlite store would otherwise put artifacts in ./mlruns of the working directory
@@ -134,8 +122,6 @@ def record_run(
             experiment_id = found.experiment_id
         run = client.create_run(experiment_id, run_name=run_name, tags=dict(tags))
         run_id = run.info.run_id
-        from mlflow.entities import Metric, Param
-
         now = int(run.info.start_time)
         logged_params = [Param(k, str(v)[:6000]) for k, v in sorted(params.items())]
         logged_metrics = [
@@ -181,6 +167,7 @@ class ModelVersion:
 
 
 def _client(uri: str) -> Any:
+    """An MLflow client with bounded retries, its store's folder made, its server checked."""
     for key, value in _CLIENT_ENV.items():
         os.environ.setdefault(key, value)
     if uri.startswith("sqlite:///"):
@@ -190,6 +177,7 @@ def _client(uri: str) -> Any:
 
     import mlflow
 
+    # "Creating initial MLflow database tables..." and friends are not news to a user
     logging.getLogger("mlflow").setLevel(logging.WARNING)
     logging.getLogger("alembic").setLevel(logging.WARNING)
     return mlflow.MlflowClient(tracking_uri=uri)

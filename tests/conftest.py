@@ -145,11 +145,9 @@ REFERENCE_FILES = [
 ]
 
 
-@pytest.fixture
-def digits_repo(tmp_path: Path) -> Iterator[Path]:
-    """A copy of this repository's reference project, as a fresh git + DVC repo."""
-    repo = tmp_path / "digits"
-    repo.mkdir()
+def copy_reference_project(repo: Path) -> Path:
+    """This repository's reference project (pipeline, params, data version, DVC config) into `repo`."""
+    repo.mkdir(parents=True, exist_ok=True)
     for name in REFERENCE_FILES:
         if (ROOT / name).exists():
             shutil.copy2(ROOT / name, repo / name)
@@ -159,6 +157,13 @@ def digits_repo(tmp_path: Path) -> Iterator[Path]:
     shutil.copytree(
         ROOT / ".dvc", repo / ".dvc", ignore=shutil.ignore_patterns("tmp", "cache", "config.local")
     )
+    return repo
+
+
+@pytest.fixture
+def digits_repo(tmp_path: Path) -> Iterator[Path]:
+    """A copy of this repository's reference project, as a fresh git + DVC repo."""
+    repo = copy_reference_project(tmp_path / "digits")
     git(repo, "init", "-q", "-b", "main")
     commit_all(repo, "reference project")
     yield repo

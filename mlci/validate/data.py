@@ -774,18 +774,24 @@ def profile(frame: Any) -> dict[str, Any]:
     for column in frame.columns:
         series = frame[column]
         present = series.dropna()
+        # one hashing pass gives both the distinct count and, for few values, the frequencies;
+        # only those few keys are normalised in Python, never every value
+        counts = present.value_counts(sort=False)
         entry: dict[str, Any] = {
             "dtype": str(series.dtype),
             "null_share": round(float(series.isna().mean()), 6) if rows else 0.0,
-            "distinct": int(present.nunique()),
+            "distinct": len(counts),
         }
         if _is_numeric(pd, series) and len(present):
             entry["mean"] = _number(present.mean())
             entry["std"] = _number(present.std()) if len(present) > 1 else None
         if entry["distinct"] <= LOW_CARDINALITY and len(present):
-            counts = present.map(_key).value_counts()
+            merged: dict[str, int] = {}
+            for value, count in counts.items():
+                key = str(_key(value))
+                merged[key] = merged.get(key, 0) + int(count)
             entry["frequencies"] = {
-                str(k): round(int(v) / len(present), 6) for k, v in sorted(counts.items())
+                k: round(v / len(present), 6) for k, v in sorted(merged.items())
             }
         columns[str(column)] = entry
     return {"rows": rows, "columns": columns}

@@ -14,7 +14,7 @@ from click.testing import CliRunner
 from mlci import api, tracking
 from mlci.cli import cli
 from mlci.errors import ServiceError, UsageError
-from tests.conftest import commit_all, git
+from tests.conftest import commit_all, copy_reference_project, git
 from tests.github_standin import GitHubStandin
 
 REPO = "octo-org/digits"
@@ -24,19 +24,7 @@ TOKEN = "ghs_releasetoken0123456789"
 @pytest.fixture(scope="module")
 def released_repo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """The digits project, run once and committed, with `digits@v0.0.1` registered."""
-    from tests.conftest import REFERENCE_FILES, ROOT
-
-    repo = tmp_path_factory.mktemp("release") / "digits"
-    repo.mkdir()
-    for name in REFERENCE_FILES:
-        if (ROOT / name).exists():
-            shutil.copy2(ROOT / name, repo / name)
-    shutil.copytree(
-        ROOT / "pipelines", repo / "pipelines", ignore=shutil.ignore_patterns("__pycache__")
-    )
-    shutil.copytree(
-        ROOT / ".dvc", repo / ".dvc", ignore=shutil.ignore_patterns("tmp", "cache", "config.local")
-    )
+    repo = copy_reference_project(tmp_path_factory.mktemp("release") / "digits")
     env = {
         "GIT_AUTHOR_NAME": "t",
         "GIT_AUTHOR_EMAIL": "t@example.com",

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
 import textwrap
@@ -20,9 +19,8 @@ from mlci.validate import model
 from mlci.validate.results import Check, Result
 from tests.conftest import (
     BIN,
-    REFERENCE_FILES,
-    ROOT,
     commit_all,
+    copy_reference_project,
     git,
     make_tiny_project,
     set_param,
@@ -362,19 +360,7 @@ def digits(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, str
     Yields the repository and an empty pyproject.toml, which tests fill.
     """
     with isolated_env(tmp_path_factory.mktemp("home")):
-        repo = tmp_path_factory.mktemp("digits") / "digits"
-        repo.mkdir()
-        for name in REFERENCE_FILES:
-            if (ROOT / name).exists():
-                shutil.copy2(ROOT / name, repo / name)
-        shutil.copytree(
-            ROOT / "pipelines", repo / "pipelines", ignore=shutil.ignore_patterns("__pycache__")
-        )
-        shutil.copytree(
-            ROOT / ".dvc",
-            repo / ".dvc",
-            ignore=shutil.ignore_patterns("tmp", "cache", "config.local"),
-        )
+        repo = copy_reference_project(tmp_path_factory.mktemp("digits") / "digits")
         git(repo, "init", "-q", "-b", "main")
         commit_all(repo, "reference project")
         subprocess.run([sys.executable, "-m", "pipelines.digits.data"], cwd=repo, check=True)
