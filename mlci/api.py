@@ -105,13 +105,9 @@ def report(
     report_id: str = "",
 ) -> Report:
     """The diff of metrics, params, data and pipeline between two revisions."""
-    from mlci import git
     from mlci.report.build import build
 
-    cfg = config.load(path)
-    root = git.toplevel(cfg.root)
-    if root != cfg.root:
-        cfg = config.load(root)
+    root, cfg = _project(path)
     return build(
         root, cfg, base=base, head=head, all_params=all_params, pull=pull, report_id=report_id
     )

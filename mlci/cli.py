@@ -24,6 +24,13 @@ F = TypeVar("F", bound=Callable[..., Any])
 ISSUES_URL = "https://github.com/mlci-dev/mlci/issues"
 
 
+def format_option(*choices: str) -> Callable[[F], F]:
+    """`--format` with the first choice as default; every command spells it the same."""
+    return click.option(
+        "--format", "fmt", type=click.Choice(choices), default=choices[0], show_default=True
+    )
+
+
 def _show_traceback() -> bool:
     ctx = click.get_current_context(silent=True)
     return bool(ctx and ctx.find_root().params.get("traceback"))
@@ -121,7 +128,7 @@ def run(
 
 
 @cli.command("config")
-@click.option("--format", "fmt", type=click.Choice(["terminal", "json"]), default="terminal")
+@format_option("terminal", "json")
 @handle_errors
 def config_command(fmt: str) -> None:
     """Show the effective configuration: every key, its value and where it came from."""
@@ -139,7 +146,7 @@ def config_command(fmt: str) -> None:
 
 
 @cli.command()
-@click.option("--format", "fmt", type=click.Choice(["terminal", "json"]), default="terminal")
+@format_option("terminal", "json")
 @handle_errors
 def doctor(fmt: str) -> None:
     """Check the repository, DVC remote, MLflow, GitHub token, runner, GPUs and Docker."""
@@ -162,13 +169,7 @@ def doctor(fmt: str) -> None:
     help="Revision to compare with [default: the PR's base, else the merge-base with the default branch].",
 )
 @click.option("--head", default="workspace", show_default=True, help="Revision to report on.")
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["terminal", "markdown", "json"]),
-    default="terminal",
-    show_default=True,
-)
+@format_option("terminal", "markdown", "json")
 @click.option(
     "-o",
     "--output",
@@ -300,13 +301,7 @@ def validate_model(base: str | None, head: str, no_checks: bool, token: str | No
 
 @cli.command()
 @click.argument("name", required=False)
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["terminal", "json"]),
-    default="terminal",
-    show_default=True,
-)
+@format_option("terminal", "json")
 @handle_errors
 def models(name: str | None, fmt: str) -> None:
     """The model registry from git tags: versions and stages (GTO's tags; `gto show` JSON)."""
@@ -420,13 +415,7 @@ def _show_release(result: ReleaseResult, fmt: str) -> None:
     default=None,
     help="GitHub token for the Release and deployment.",
 )
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["terminal", "json"]),
-    default="terminal",
-    show_default=True,
-)
+@format_option("terminal", "json")
 @handle_errors
 def release(
     tag: str | None,

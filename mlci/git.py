@@ -12,7 +12,7 @@ from mlci.errors import ServiceError, UsageError
 if TYPE_CHECKING:
     import git as gitpython
 
-__all__ = ["Head", "head", "open_repo", "read_file", "toplevel"]
+__all__ = ["Head", "head", "open_repo", "toplevel"]
 
 
 @dataclass(frozen=True)
@@ -80,23 +80,6 @@ def toplevel(path: Path) -> Path:
     if not path.is_dir():
         raise UsageError(f"no such directory: {path}")
     return Path(_git(path, "rev-parse", "--show-toplevel").strip())
-
-
-def read_file(path: Path, rev: str, relpath: str) -> bytes | None:
-    """A file's bytes at a revision; None when the file does not exist there."""
-    import git as gitpython
-
-    repo = open_repo(path)
-    try:
-        commit = repo.commit(rev)
-    except (gitpython.BadName, ValueError):
-        raise UsageError(f"unknown revision: {rev}") from None
-    try:
-        blob = commit.tree / relpath
-    except KeyError:
-        return None
-    data: bytes = blob.data_stream.read()
-    return data
 
 
 class CommitReader:

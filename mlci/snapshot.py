@@ -104,6 +104,16 @@ def _out_hash(entry: dict[str, Any]) -> str | None:
     return str(value) if value else None
 
 
+def _add_output(snap: Snapshot, path: str, out: dict[str, Any], source: str) -> None:
+    """One output of dvc.lock or of a .dvc file: its version, and where the cache has it."""
+    digest = _out_hash(out)
+    if digest:
+        snap.cached[path] = digest
+    snap.data[path] = DataVersion(
+        path=path, hash=digest, size=out.get("size"), files=out.get("nfiles"), source=source
+    )
+
+
 def _lock_params(by_file: dict[str, Any]) -> dict[str, Any]:
     flat: dict[str, Any] = {}
     for file, values in by_file.items():
@@ -128,17 +138,7 @@ def _read_lock(tree: Tree, snap: Snapshot) -> None:
             outs=outs,
         )
         for out in stage.get("outs") or []:
-            path = str(out.get("path", ""))
-            digest = _out_hash(out)
-            if digest:
-                snap.cached[path] = digest
-            snap.data[path] = DataVersion(
-                path=path,
-                hash=digest,
-                size=out.get("size"),
-                files=out.get("nfiles"),
-                source=f"dvc.lock:{name}",
-            )
+            _add_output(snap, str(out.get("path", "")), out, f"dvc.lock:{name}")
 
 
 def _read_dvc_files(tree: Tree, snap: Snapshot) -> None:
@@ -150,17 +150,7 @@ def _read_dvc_files(tree: Tree, snap: Snapshot) -> None:
         folder = str(Path(relpath).parent)
         for out in document.get("outs") or []:
             path = str(out.get("path", ""))
-            full = path if folder == "." else f"{folder}/{path}"
-            digest = _out_hash(out)
-            if digest:
-                snap.cached[full] = digest
-            snap.data[full] = DataVersion(
-                path=full,
-                hash=digest,
-                size=out.get("size"),
-                files=out.get("nfiles"),
-                source=relpath,
-            )
+            _add_output(snap, path if folder == "." else f"{folder}/{path}", out, relpath)
 
 
 def _plot_specs(document: dict[str, Any]) -> list[PlotSpec]:
