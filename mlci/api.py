@@ -11,21 +11,25 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mlci import config
-from mlci.errors import UsageError
 
 # each action imports what it needs when called: `mlci config` must not pay for `mlci run`
 if TYPE_CHECKING:
     from mlci.doctor import Check
     from mlci.dvc import StageRun
-    from mlci.release.deploy import ReleaseResult
+    from mlci.init import InitPlan
+    from mlci.release.deploy import ReleaseResult, RollbackResult
     from mlci.report.model import Report
+    from mlci.report.post import PostedReport
     from mlci.reproduce import RunResult
+    from mlci.retrain import RetrainResult
     from mlci.validate.results import Result as ValidationResult
 
 __all__ = [
     "Progress",
     "doctor",
+    "init",
     "load_config",
+    "load_report",
     "models",
     "post_report",
     "project_root",
@@ -34,6 +38,7 @@ __all__ = [
     "release",
     "release_auto",
     "report",
+    "retrain",
     "rollback",
     "run",
     "validate_data",
@@ -69,6 +74,32 @@ def doctor(path: Path | None = None) -> list[Check]:
     from mlci import doctor as checks
 
     return checks.checks(path)
+
+
+def init(
+    path: Path | None = None,
+    *,
+    data: tuple[Path, ...] = (),
+    repo: str | None = None,
+    ref: str | None = None,
+    runner: tuple[str, ...] = (),
+    mlci_version: str | None = None,
+    force: bool = False,
+    dry_run: bool = False,
+) -> InitPlan:
+    """Workflows calling mlci's reusable ones, `[tool.mlci]` and a gx/ skeleton; `dry_run` writes nothing."""
+    from mlci import init as scaffold
+
+    return scaffold.init(
+        path,
+        data=data,
+        repo=repo,
+        ref=ref,
+        runner=runner,
+        mlci_version=mlci_version,
+        force=force,
+        dry_run=dry_run,
+    )
 
 
 def run(
@@ -119,42 +150,23 @@ def post_report(
     token: str | None,
     precision: int = 4,
     env: Mapping[str, str] | None = None,
-) -> str:
-    """Post or update the report's PR comment and set the `mlci/report` commit status."""
-    from mlci import ci, git, github
-    from mlci.report import markdown
+    check_runs: bool = False,
+) -> PostedReport:
+    """Post or update the report's PR comment and set the `mlci/report` commit status.
 
-    context = ci.context(env)
-    if not context.repository:
-        raise UsageError("GITHUB_REPOSITORY is not set: --post needs owner/name of the repository")
-    client = github.Client(
-        token or context.token or "", context.repository, api_url=context.api_url
-    )
-    head_sha = (
-        context.event.get("pull_request", {}).get("head", {}).get("sha")
-        or report.head.sha
-        or context.sha
-        or git.resolve(config.find_root(), "HEAD")
-    )
-    number = context.pr_number or (client.pull_for_commit(head_sha) if head_sha else None)
-    if number is None:
-        return f"no pull request found for {str(head_sha)[:8]}: nothing posted (the report is in the job summary)"
-    # room for the history section that upsert_comment appends
-    body = markdown.render(report, precision=precision, limit=markdown.COMMENT_LIMIT - 6_000)
-    posted = github.upsert_comment(
-        client, number, markdown.marker(report.id), body, markdown.headline(report, precision)
-    )
-    if head_sha:
-        failed = [r for r in report.validation if not r.get("success", True)]
-        client.set_status(
-            head_sha,
-            "failure" if failed else "success",
-            markdown.status_line(report, precision),
-            "mlci/report",
-            target_url=context.run_url,
-        )
-    verb = "posted" if posted.created else "updated"
-    return f"report {verb} on #{number}: {posted.url}"
+    `check_runs`: also one check run per validation the report carries (a saved report
+    posted by a `workflow_run` job, whose pull request run could not create them).
+    """
+    from mlci.report import post
+
+    return post.post(report, token=token, precision=precision, env=env, check_runs=check_runs)
+
+
+def load_report(file: Path) -> Report:
+    """A report saved by `mlci report --format json`, checked field by field."""
+    from mlci.report.model import load
+
+    return load(file)
 
 
 def _project(path: Path | None) -> tuple[Path, config.Config]:
@@ -245,11 +257,20 @@ def promote(
     return registry.promote(root, name, version, stage, cfg=cfg.release, force=force, push=push)
 
 
-def rollback(path: Path | None = None, name: str = "", *, stage: str, push: bool = False) -> str:
-    from mlci import registry
+def rollback(
+    path: Path | None = None,
+    name: str = "",
+    *,
+    stage: str,
+    push: bool = False,
+    token: str | None = None,
+    step: Callable[[str], None] = lambda _: None,
+) -> RollbackResult:
+    """Give STAGE back to its previous holder: a stage tag, the MLflow alias, a deployment."""
+    from mlci.release import deploy
 
-    root, _cfg = _project(path)
-    return registry.rollback(root, name, stage, push=push)
+    root, cfg = _project(path)
+    return deploy.rollback(root, cfg, name, stage, push=push, token=token, step=step)
 
 
 def release(
@@ -274,6 +295,40 @@ def release(
         token=token,
         step=step,
     )
+
+
+def retrain(
+    path: Path | None = None,
+    source: str | None = None,
+    *,
+    name: str | None = None,
+    branch: str | None = None,
+    push: bool = True,
+    dry_run: bool = False,
+    token: str | None = None,
+    env: Mapping[str, str] | None = None,
+    step: Callable[[str], None] = lambda _: None,
+) -> RetrainResult:
+    """Merge new labelled data into a dataset, validate, `dvc add` + push, open a pull request."""
+    from mlci import retrain as retraining
+    from mlci.validate import results
+
+    root, cfg = _project(path)
+    result = retraining.retrain(
+        root,
+        cfg,
+        source=source,
+        name=name,
+        branch=branch,
+        push=push,
+        dry_run=dry_run,
+        token=token,
+        env=env,
+        step=step,
+    )
+    if result.validation is not None:
+        results.write(cfg.state_path, result.validation)
+    return result
 
 
 def release_auto(

@@ -17,6 +17,7 @@ from mlci.errors import MlciError
 
 if TYPE_CHECKING:
     from mlci.release.deploy import ReleaseResult
+    from mlci.report.model import Report
     from mlci.validate.results import Result as ValidationResult
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -164,6 +165,107 @@ def doctor(fmt: str) -> None:
 
 @cli.command()
 @click.option(
+    "--data",
+    "data",
+    multiple=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="A CSV or Parquet dataset: a starter suite from its columns, and a [tool.mlci.data] entry. Repeatable.",
+)
+@click.option(
+    "--ref",
+    default=None,
+    help="The ref of mlci's reusable workflows to call, pinned to its commit SHA "
+    "[default: this mlci's release tag].",
+)
+@click.option(
+    "--repo",
+    default=None,
+    metavar="OWNER/NAME",
+    help="The repository of mlci's reusable workflows [default: mlci-dev/mlci].",
+)
+@click.option(
+    "--runner",
+    default=None,
+    help="Comma-separated runner labels of the pipeline jobs, e.g. self-hosted,linux,gpu [default: ubuntu-latest].",
+)
+@click.option(
+    "--mlci-version",
+    default=None,
+    help="The mlci the workflows install (actions/setup `version`) [default: the workflows' own commit].",
+)
+@click.option("--force", is_flag=True, help="Overwrite files that differ from what init writes.")
+@click.option("--dry-run", is_flag=True, help="Show the diff; write nothing.")
+@handle_errors
+def init(
+    data: tuple[Path, ...],
+    ref: str | None,
+    repo: str | None,
+    runner: str | None,
+    mlci_version: str | None,
+    force: bool,
+    dry_run: bool,
+) -> None:
+    """Set up CI in a git + DVC repository: workflows, [tool.mlci], gx/.
+
+    Writes .github/workflows/mlci-*.yml (calling mlci's reusable workflows at a
+    pinned ref), merges [tool.mlci] into pyproject.toml, and a gx/ skeleton.
+    A file that differs from what init would write is left alone unless --force.
+    """
+    from mlci import api
+
+    labels = tuple(label.strip() for label in (runner or "").split(",") if label.strip())
+    plan = api.init(
+        _directory(),
+        data=data,
+        repo=repo,
+        ref=ref,
+        runner=labels,
+        mlci_version=mlci_version,
+        force=force,
+        dry_run=dry_run,
+    )
+    if dry_run:
+        click.echo(plan.diff(), nl=False)
+    verbs = {"create": "created", "update": "updated", "conflict": "overwrote"}
+    if dry_run:
+        verbs = {"create": "would create", "update": "would update", "conflict": "differs"}
+    for change in plan.pending:
+        detail = f"  ({change.reason})" if change.reason and change.action == "update" else ""
+        console.info(f"{verbs[change.action]:<13} {change.path}{detail}")
+    if not plan.pending:
+        console.success("nothing to change: every file is as mlci init writes it")
+        return
+    if dry_run:
+        plan.check(force=force)
+        console.info("dry run: nothing written")
+        return
+    console.success(f"mlci init wrote {len(plan.pending)} files. Next steps:")
+    for number, step in enumerate(plan.next_steps, 1):
+        console.info(f"  {number}. {step}")
+
+
+def _saved_report(source: Path, report_id: str) -> Report:
+    """`report --from`: the saved report; the options that compute one are refused with it."""
+    from mlci import api
+
+    ctx = click.get_current_context()
+    computing = {"base": "--base", "head": "--head", "all_params": "--all", "pull": "--pull"}
+    given = [
+        flag
+        for name, flag in computing.items()
+        if ctx.get_parameter_source(name) is click.core.ParameterSource.COMMANDLINE
+    ]
+    if given:
+        raise click.UsageError(
+            f"--from renders a saved report: {', '.join(given)} only apply when computing one"
+        )
+    result = api.load_report(source)
+    result.id = report_id or result.id
+    return result
+
+
+@cli.command()
+@click.option(
     "--base",
     default=None,
     help="Revision to compare with [default: the PR's base, else the merge-base with the default branch].",
@@ -194,6 +296,16 @@ def doctor(fmt: str) -> None:
     show_envvar=True,
     help="GitHub token for --post.",
 )
+@click.option(
+    "--from",
+    "source",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Render (and --post) a report saved with --format json instead of computing one; "
+    "no repository is read. With --post in a workflow_run job, the pull request and commit "
+    "come from the event, and each validation in the report becomes a check run.",
+)
+@click.option("--check", is_flag=True, help="Exit 1 when a validation in the report failed.")
 @handle_errors
 def report(
     base: str | None,
@@ -206,14 +318,24 @@ def report(
     report_id: str,
     post: bool,
     token: str | None,
+    source: Path | None,
+    check: bool,
 ) -> None:
     """Compare metrics, params, data and pipeline between two revisions."""
     from mlci import api, ci
     from mlci.report import markdown
 
-    result = api.report(
-        _directory(), base=base, head=head, all_params=all_params, pull=pull, report_id=report_id
-    )
+    if source is not None:
+        result = _saved_report(source, report_id)
+    else:
+        result = api.report(
+            _directory(),
+            base=base,
+            head=head,
+            all_params=all_params,
+            pull=pull,
+            report_id=report_id,
+        )
     cfg = api.load_config(_directory())
     digits = precision if precision is not None else cfg.report.precision
     if fmt == "json":
@@ -238,8 +360,15 @@ def report(
         ci.set_output("report-json", json.dumps(result.to_dict()))
     context = ci.context()
     if post or (cfg.report.post and context.in_actions and context.is_pull_request):
-        posted = api.post_report(result, token=token, precision=digits)
-        console.info(posted)
+        posted = api.post_report(
+            result, token=token, precision=digits, check_runs=source is not None
+        )
+        for line in (posted.message, *posted.check_runs):
+            console.info(line)
+        ci.set_output("comment-url", posted.comment_url or "")
+    if check and any(not r.get("success", True) for r in result.validation):
+        console.error("a validation failed (see the report)")
+        sys.exit(1)
 
 
 @cli.group()
@@ -355,12 +484,37 @@ def promote(name: str, version: str, stage: str, force: bool, push: bool) -> Non
 @click.argument("name")
 @click.option("--stage", required=True, help="The stage to give back to its previous version.")
 @click.option("--push", is_flag=True, help="Push the tag to origin.")
+@click.option(
+    "--token", envvar="GITHUB_TOKEN", default=None, help="GitHub token for the deployment."
+)
+@format_option("terminal", "json")
 @handle_errors
-def rollback(name: str, stage: str, push: bool) -> None:
-    """Give STAGE back to the version that held it before (a new stage tag)."""
+def rollback(name: str, stage: str, push: bool, token: str | None, fmt: str) -> None:
+    """Give STAGE back to the version that held it before: a stage tag, the MLflow alias, a deployment."""
     from mlci import api
 
-    console.info(api.rollback(_directory(), name, stage=stage, push=push))
+    result = api.rollback(
+        _directory(),
+        name,
+        stage=stage,
+        push=push,
+        token=token,
+        step=lambda message: console.err().print(f"[dim]›[/] {console.escape(message)}"),
+    )
+    if fmt == "json":
+        click.echo(json.dumps(result.to_dict(), indent=2, default=str))
+        return
+    for note in result.notes:
+        console.info(note)
+    if result.created or result.alias:
+        done = [
+            f"{result.tag}: {name} {stage} is {result.version} again (was {result.previous})"
+            if result.created
+            else f"{result.tag}: {name} {stage} is {result.version}"
+        ]
+        done += [f"alias {result.alias}"] if result.alias else []
+        done += ["pushed"] if result.pushed else []
+        console.success("; ".join(done))
 
 
 def _show_release(result: ReleaseResult, fmt: str) -> None:
@@ -397,7 +551,7 @@ def _show_release(result: ReleaseResult, fmt: str) -> None:
     "--bump",
     type=click.Choice(["major", "minor", "patch"]),
     default=None,
-    help="With --auto [default: the commit's Release-Bump trailer, else patch].",
+    help="With --auto [default: the commit's Release-Bump trailer, else its merged PR's release:* label, else patch].",
 )
 @click.option("--push", is_flag=True, help="With --auto: push the new tag to origin.")
 @click.option(
@@ -456,6 +610,76 @@ def release(
         step=step,
     )
     _show_release(result, fmt)
+
+
+@cli.command()
+@click.argument("source", required=False)
+@click.option(
+    "--data", "name", default=None, help="The [tool.mlci.data] dataset [default: the only one]."
+)
+@click.option("--branch", default=None, help="Branch name [default: mlci/retrain-<dataset>-<md5>].")
+@click.option(
+    "--no-push", is_flag=True, help="Commit the branch locally: no dvc/git push, no pull request."
+)
+@click.option("--dry-run", is_flag=True, help="Merge and validate only; write nothing.")
+@click.option(
+    "--token", envvar="GITHUB_TOKEN", default=None, help="GitHub token for the pull request."
+)
+@format_option("terminal", "json")
+@handle_errors
+def retrain(
+    source: str | None,
+    name: str | None,
+    branch: str | None,
+    no_push: bool,
+    dry_run: bool,
+    token: str | None,
+    fmt: str,
+) -> None:
+    """Merge new labelled data into a dataset and propose it as a pull request.
+
+    SOURCE: a CSV file, a folder of them, or a URL [default: the feedback store's
+    feedback-*.csv]. New rows are appended, exact duplicates dropped, the result
+    validated, `dvc add`-ed and pushed, and a pull request opened whose CI reports
+    the metric change. Nothing new: exit 0, no branch, no pull request.
+    """
+    from mlci import api, ci
+    from mlci.render import render_validation
+
+    def step(message: str) -> None:
+        console.err().print(f"[dim]›[/] {console.escape(message)}")
+
+    result = api.retrain(
+        _directory(),
+        source,
+        name=name,
+        branch=branch,
+        push=not no_push,
+        dry_run=dry_run,
+        token=token,
+        step=step,
+    )
+    ci.set_output("status", result.status)
+    ci.set_output("pull-request", result.pull_url or "")
+    if result.body and result.status != "nothing-new":
+        ci.add_summary(result.body)
+    if fmt == "json":
+        click.echo(json.dumps(result.to_dict(), indent=2, default=str))
+    elif result.status == "invalid" and result.validation is not None:
+        render_validation(result.validation)
+    if result.status == "invalid":
+        console.error(result.message)
+        sys.exit(1)
+    if fmt == "json":
+        return
+    if result.status != "nothing-new":
+        added = f"{result.rows_added} new rows ({result.rows_before} → {result.rows_after})"
+        dropped = result.duplicates_existing + result.duplicates_new
+        console.info(f"{result.path}: {added}, {dropped} duplicates dropped")
+    if result.status in ("opened", "pushed", "committed"):
+        console.success(result.message)
+    else:
+        console.info(result.message)
 
 
 def main() -> None:

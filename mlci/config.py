@@ -187,6 +187,10 @@ class ReleaseConfig(_Section):
         ".mlci/feedback",
         description="where the served model stores feedback: a folder or an fsspec URL",
     )
+    bump_label_prefix: str = Field(
+        "release:",
+        description="`mlci release --auto` reads the bump from PR labels PREFIX{major,minor,patch}; '' = never",
+    )
 
 
 class Config(_Section):

@@ -35,6 +35,8 @@ __all__ = [
     "PullResult",
     "Remote",
     "StageRun",
+    "TrackedOut",
+    "add_and_push",
     "check_remote",
     "flatten",
     "load_project",
@@ -42,6 +44,7 @@ __all__ = [
     "parse",
     "project_from",
     "resolve_remote",
+    "tracked_out",
 ]
 
 EMBEDDED_REMOTE = "mlci-embedded"
@@ -634,3 +637,85 @@ def export_output(
                 f" ({where}): {_first_line(exc)}"
             ) from None
     return target
+
+
+# --- new data versions (mlci retrain) ----------------------------------------------
+
+
+@dataclass(frozen=True)
+class TrackedOut:
+    dvcfile: str  # relative to the root, e.g. data.dvc
+    out: str  # the tracked path, e.g. data (a folder holding the dataset) or data/x.csv
+    md5: str  # as recorded in the .dvc file ('' when it has none)
+
+
+def tracked_out(root: Path, path: str) -> TrackedOut | None:
+    """The `.dvc` file that tracks `path` (the file itself or a folder above it), else None.
+
+    Looks where `dvc add` puts them: `<out>.dvc` beside the file or folder it tracks.
+    """
+    parts = Path(path).parts
+    for end in range(len(parts), 0, -1):
+        out = Path(*parts[:end]).as_posix()
+        dvcfile = root / f"{out}.dvc"
+        if not dvcfile.is_file():
+            continue
+        document = load_yaml(dvcfile, root=root) or {}
+        outs = document.get("outs") if isinstance(document, dict) else None
+        for entry in outs or []:
+            if not isinstance(entry, dict):
+                continue
+            declared = (Path(out).parent / str(entry.get("path", ""))).as_posix()
+            if declared == out:
+                return TrackedOut(f"{out}.dvc", out, str(entry.get("md5") or ""))
+    return None
+
+
+def _worktree_overrides(root: Path, remote: Remote | None) -> dict[str, Any]:
+    """DVC settings for a git worktree of `root`: the same cache and remotes (config.local
+    included, which a worktree does not have), local paths already made absolute by DVC."""
+    from dvc.config import Config as DvcConfig
+
+    config = DvcConfig(str(root / ".dvc"))
+    cache_dir = config.get("cache", {}).get("dir") or str(root / ".dvc" / "cache")
+    overrides: dict[str, Any] = {"cache": {"dir": str(cache_dir)}}
+    if remote is not None:
+        settings = dict(config.get("remote", {}).get(remote.name, {}))
+        settings["url"] = remote.url
+        overrides["remote"] = {remote.name: settings}
+        overrides["core"] = {"remote": remote.name}
+    return overrides
+
+
+def add_and_push(worktree: Path, out: str, *, root: Path, remote: Remote | None) -> int:
+    """`dvc add OUT` in a git worktree of `root` (sharing its cache), then `dvc push OUT`.
+
+    Returns how many objects were sent; no push when `remote` is None.
+    """
+    from dvc.exceptions import DvcException, UploadError
+    from dvc.repo import Repo
+
+    overrides = _worktree_overrides(root, remote)
+    with contextlib.chdir(worktree), _dvc_logs():
+        repo = Repo(str(worktree), config=overrides)
+        try:
+            repo.scm_context.quiet = True
+            try:
+                repo.add([out])
+            except DvcException as exc:
+                raise UsageError(f"dvc add {out}: {_first_line(exc)}") from None
+            if remote is None:
+                return 0
+            check_remote(root, remote, create=True)
+            try:
+                return int(repo.push(targets=[out], remote=remote.name))
+            except UploadError as exc:
+                raise ServiceError(
+                    f"push to {_describe_remote(remote)} failed: {exc.amount} objects not sent"
+                ) from None
+            except Exception as exc:
+                raise ServiceError(
+                    f"push to {_describe_remote(remote)} failed: {_first_line(exc)}"
+                ) from None
+        finally:
+            repo.close()

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import base64
+import os
 import subprocess
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -37,10 +40,16 @@ def open_repo(path: Path) -> gitpython.Repo:
         raise ServiceError("git failed: is it installed and on PATH?") from None
 
 
-def _git(path: Path, *args: str) -> str:
+def _git(path: Path, *args: str, env: Mapping[str, str] | None = None) -> str:
     try:
         done = subprocess.run(
-            ["git", *args], cwd=path, capture_output=True, text=True, check=False, timeout=60
+            ["git", *args],
+            cwd=path,
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=60,
+            env={**os.environ, **env} if env else None,
         )
     except FileNotFoundError:
         raise ServiceError("git failed: is it installed and on PATH?") from None
@@ -166,3 +175,147 @@ def default_branch(path: Path, remote: str = "origin") -> str:
     )
     name = done.stdout.strip()
     return name.removeprefix(f"{remote}/") if done.returncode == 0 and name else "main"
+
+
+# --- branches written without touching the workspace (mlci retrain) -------------------
+
+
+def add_worktree(path: Path, where: Path, rev: str) -> None:
+    """A detached worktree of `rev` at `where`: mlci writes there, the user's checkout stays as is."""
+    _git(path, "worktree", "add", "--quiet", "--detach", str(where), rev)
+
+
+def remove_worktree(path: Path, where: Path) -> None:
+    subprocess.run(
+        ["git", "worktree", "remove", "--force", str(where)],
+        cwd=path,
+        capture_output=True,
+        check=False,
+    )
+    subprocess.run(["git", "worktree", "prune"], cwd=path, capture_output=True, check=False)
+
+
+ACTIONS_BOT_IDENTITY = {
+    "GIT_AUTHOR_NAME": "github-actions[bot]",
+    "GIT_AUTHOR_EMAIL": "41898282+github-actions[bot]@users.noreply.github.com",
+    "GIT_COMMITTER_NAME": "github-actions[bot]",
+    "GIT_COMMITTER_EMAIL": "41898282+github-actions[bot]@users.noreply.github.com",
+}
+
+
+def has_identity(path: Path) -> bool:
+    """Whether git knows who commits (user.email, or GIT_COMMITTER_EMAIL / EMAIL set)."""
+    if os.environ.get("GIT_COMMITTER_EMAIL") or os.environ.get("EMAIL"):
+        return True
+    done = subprocess.run(
+        ["git", "config", "--get", "user.email"], cwd=path, capture_output=True, check=False
+    )
+    return done.returncode == 0 and bool(done.stdout.strip())
+
+
+def token_auth(
+    path: Path, token: str | None, server_url: str = "https://github.com"
+) -> dict[str, str]:
+    """Environment that makes git send `token` to `server_url` (as actions/checkout does), without
+    putting it on a command line or in a config file. {} without a token, or when the checkout
+    already has such a header (persisted credentials): GitHub refuses two."""
+    if not token:
+        return {}
+    configured = subprocess.run(
+        ["git", "config", "--get-regexp", r"^http\..*\.extraheader$"],
+        cwd=path,
+        capture_output=True,
+        check=False,
+    )
+    if configured.returncode == 0 and configured.stdout.strip():
+        return {}
+    basic = base64.b64encode(f"x-access-token:{token}".encode()).decode()
+    return {
+        "GIT_CONFIG_COUNT": "1",
+        "GIT_CONFIG_KEY_0": f"http.{server_url.rstrip('/')}/.extraheader",
+        "GIT_CONFIG_VALUE_0": f"AUTHORIZATION: basic {basic}",
+    }
+
+
+def commit_paths(
+    path: Path, paths: list[str], message: str, *, env: Mapping[str, str] | None = None
+) -> str:
+    """Stage `paths` and commit them (in `path`, a checkout or worktree); the new commit's sha."""
+    _git(path, "add", "--", *paths)
+    try:
+        _git(path, "commit", "--quiet", "--no-verify", "-m", message, env=env)
+    except ServiceError as exc:
+        if "tell me who you are" in exc.message.lower() or "user.email" in exc.message:
+            raise UsageError(
+                "git needs an identity to commit",
+                hint='git config user.name "Your Name" && git config user.email you@example.com',
+            ) from None
+        raise
+    return _git(path, "rev-parse", "HEAD").strip()
+
+
+def set_branch(path: Path, branch: str, sha: str) -> None:
+    """Point the local branch `branch` at `sha` (created, or moved)."""
+    _git(path, "branch", "--force", "--no-track", branch, sha)
+
+
+def remote_branch(
+    path: Path, branch: str, *, remote: str = "origin", env: Mapping[str, str] | None = None
+) -> str | None:
+    """The commit `branch` points at on `remote`, or None when the remote has no such branch."""
+    done = subprocess.run(
+        ["git", "ls-remote", "--heads", remote, f"refs/heads/{branch}"],
+        cwd=path,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+        env={**os.environ, **env} if env else None,
+    )
+    if done.returncode != 0:
+        raise ServiceError(f"git ls-remote {remote} failed: {done.stderr.strip()}")
+    first = done.stdout.split()
+    return first[0] if first else None
+
+
+def push_branch(
+    path: Path, branch: str, *, remote: str = "origin", env: Mapping[str, str] | None = None
+) -> None:
+    try:
+        _git(path, "push", "--quiet", remote, f"refs/heads/{branch}:refs/heads/{branch}", env=env)
+    except ServiceError as exc:
+        raise ServiceError(
+            exc.message.replace("\n", " "),
+            hint=f"the branch exists locally; push it with `git push {remote} {branch}`",
+        ) from None
+
+
+def remote_ref(url: str, ref: str, *, timeout: float = 20.0) -> str:
+    """The commit a tag or branch `ref` names in the repository at `url` (tags peeled).
+
+    Raises ServiceError when the repository cannot be read in `timeout` seconds or has no
+    such ref; git never prompts for credentials here.
+    """
+    wanted = [f"refs/tags/{ref}", f"refs/tags/{ref}^{{}}", f"refs/heads/{ref}"]
+    try:
+        done = subprocess.run(
+            ["git", "ls-remote", url, *wanted],
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=timeout,
+            env={**os.environ, "GIT_TERMINAL_PROMPT": "0"},
+        )
+    except subprocess.TimeoutExpired:
+        raise ServiceError(f"git ls-remote {url}: no answer in {timeout:.0f} s") from None
+    if done.returncode != 0:
+        last = (done.stderr.strip().splitlines() or ["failed"])[-1]
+        raise ServiceError(f"git ls-remote {url}: {last}")
+    found = {}
+    for line in done.stdout.splitlines():
+        sha, _, name = line.partition("\t")
+        found[name.strip()] = sha.strip()
+    for name in (wanted[1], wanted[0], wanted[2]):  # an annotated tag's commit first
+        if name in found:
+            return found[name]
+    raise ServiceError(f"{url} has no tag or branch {ref!r}")

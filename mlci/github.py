@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from github.IssueComment import IssueComment
     from github.Repository import Repository
 
-__all__ = ["Client", "Posted", "upsert_comment"]
+__all__ = ["Client", "Posted", "Pull", "create_pull", "pulls_from", "upsert_comment"]
 
 T = TypeVar("T")
 ACTIONS_BOT = "github-actions[bot]"
@@ -125,6 +125,18 @@ class Client:
         )
         open_pulls = [p for p in pulls if p.state == "open"] or pulls
         return int(open_pulls[0].number) if open_pulls else None
+
+    def merged_pull_labels(self, sha: str) -> tuple[int, list[str]] | None:
+        """(number, label names) of the merged pull request that brought commit `sha`."""
+
+        def find() -> tuple[int, list[str]] | None:
+            merged = [p for p in self.repo.get_commit(sha).get_pulls() if p.merged_at]
+            merged.sort(key=lambda p: p.merge_commit_sha != sha)  # its own merge commit first
+            if not merged:
+                return None
+            return int(merged[0].number), [str(label.name) for label in merged[0].labels]
+
+        return self._call(f"find the merged pull request of {sha[:8]}", find)
 
     def comments(self, number: int) -> list[IssueComment]:
         return self._call(
@@ -309,6 +321,34 @@ def upsert_release(client: Client, tag: str, name: str, body: str, assets: list[
 
         client._call(f"upload {path.name}", upload)
     return str(release.html_url)
+
+
+@dataclass(frozen=True)
+class Pull:
+    number: int
+    url: str
+    state: str  # open / closed
+
+
+def _pull(raw: Any) -> Pull:
+    return Pull(number=int(raw.number), url=str(raw.html_url), state=str(raw.state))
+
+
+def pulls_from(client: Client, branch: str) -> list[Pull]:
+    """Pull requests (open or closed) whose head is `branch` of the repository itself."""
+    owner = client.repository.split("/", 1)[0]
+    return client._call(
+        f"list the pull requests of {branch}",
+        lambda: [_pull(p) for p in client.repo.get_pulls(state="all", head=f"{owner}:{branch}")],
+    )
+
+
+def create_pull(client: Client, *, head: str, base: str, title: str, body: str) -> Pull:
+    """Open a pull request `head` -> `base`; the branch must already be on GitHub."""
+    return client._call(
+        f"open a pull request from {head} into {base}",
+        lambda: _pull(client.repo.create_pull(base=base, head=head, title=title, body=body)),
+    )
 
 
 @dataclass

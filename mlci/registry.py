@@ -29,9 +29,11 @@ unassignment of that version undid and that is not deregistered.
 Rollback (no GTO counterpart): `rollback(NAME, STAGE)` assigns STAGE to the
 version that held it immediately before the current assignment, with a new
 `NAME#STAGE#N` tag whose message ends `(rollback of <current tag>)`. If the
-current assignment is itself such a rollback, a second call changes nothing
-and says so: rolling back is a one-step undo, not a walk down the history
-(promote an older version explicitly for that).
+current assignment is itself such a rollback, a second call changes nothing:
+rolling back is a one-step undo, not a walk down the history (promote an older
+version explicitly for that). `plan_rollback` reads what it would do, and
+`apply_rollback` writes the tag: `mlci rollback` (release/deploy.py) moves the
+MLflow alias between the two.
 
 Tags mlci creates are dated at least one second after the artifact's newest
 registry tag, so that GTO's one-second ordering sees each as the latest.
@@ -58,13 +60,17 @@ if TYPE_CHECKING:
 __all__ = [
     "Artifact",
     "Registry",
+    "RollbackPlan",
     "Stage",
     "StageEvent",
     "TagInfo",
     "Version",
+    "apply_rollback",
     "check_tag",
+    "delete_tag",
     "load",
     "parse_tag",
+    "plan_rollback",
     "promote",
     "push_tag",
     "register",
@@ -1253,12 +1259,28 @@ def _holder_before(
         cut = next(i for i, t in enumerate(tags) if t.info.tag == earlier)
 
 
-def rollback(root: Path, name: str, stage: str, *, push: bool = False) -> str:
-    """Give `stage` back to the version that held it before the current assignment.
+@dataclass(frozen=True)
+class RollbackPlan:
+    """What `rollback(NAME, STAGE)` would do, read from the tags; nothing written yet.
 
-    Returns the new tag; when the current assignment is itself a rollback,
-    nothing is tagged, the current tag is returned and a message says so.
+    `version` is the version that holds `stage` once the rollback is done; `done`
+    says the current assignment is already a rollback (of `rolled_back`), so no
+    tag is needed.
     """
+
+    name: str
+    stage: str
+    current: str  # the version holding the stage now
+    current_tag: str  # its assignment tag
+    version: str
+    commit: str
+    version_tag: str  # the registration tag of `version`
+    done: bool
+    rolled_back: str | None = None
+
+
+def plan_rollback(root: Path, name: str, stage: str) -> RollbackPlan:
+    """The version `stage` goes back to, or that it went back already (UsageError: nothing to)."""
     root = Path(root)
     registry = load(root)
     artifact = registry.artifact(name)
@@ -1268,26 +1290,58 @@ def rollback(root: Path, name: str, stage: str, *, push: bool = False) -> str:
         raise UsageError(f"{name} has no version in {stage}: nothing to roll back")
     current = held[0]
     assignment = current.authoring
-    marker = _ROLLBACK_RE.search(assignment.message)
-    if marker:
-        from mlci import console
-
-        console.info(
-            f"{name} {stage} is already rolled back to {current.version} "
-            f"({assignment.tag} rolled back {marker['tag']}): nothing to do"
+    if marker := _ROLLBACK_RE.search(assignment.message):
+        done = artifact.version(current.version)
+        return RollbackPlan(
+            name,
+            stage,
+            current.version,
+            assignment.tag,
+            current.version,
+            current.commit,
+            done.tag if done else "",
+            done=True,
+            rolled_back=marker["tag"],
         )
-        return assignment.tag
     previous, _ = _holder_before(registry, name, stage, assignment.tag, current.version)
     versions = art.versions if art else []
     ver = next((v for v in versions if v.version == previous and not v.discovered), None)
-    if ver is None or artifact.version(previous) is None:
+    target = artifact.version(previous)
+    if ver is None or target is None:
         raise UsageError(
             f"{stage} was held by {previous} before, which is not a registered version"
         )
     if not ver.is_active:
         raise UsageError(f"{stage} was held by {name} {previous} before, which is deregistered now")
-    message = (
-        f"Assigning stage {stage} to artifact {name} version {previous} "
-        f"(rollback of {assignment.tag})"
+    return RollbackPlan(
+        name, stage, current.version, assignment.tag, previous, ver.commit, target.tag, done=False
     )
-    return _assign(root, registry, name, stage, ver, message, push)
+
+
+def apply_rollback(root: Path, plan: RollbackPlan, *, push: bool = False) -> str:
+    """Write the stage tag a plan calls for (none when it is done already); returns the tag."""
+    if plan.done:
+        return plan.current_tag
+    root = Path(root)
+    registry = load(root)
+    ver = _registered(registry, plan.name, plan.version)
+    message = (
+        f"Assigning stage {plan.stage} to artifact {plan.name} version {plan.version} "
+        f"(rollback of {plan.current_tag})"
+    )
+    return _assign(root, registry, plan.name, plan.stage, ver, message, push)
+
+
+def delete_tag(root: Path, tag: str) -> None:
+    """Remove a local tag (one made by this process and not pushed: an undo)."""
+    _git_ok(Path(root), "tag", "-d", "--", tag)
+
+
+def rollback(root: Path, name: str, stage: str, *, push: bool = False) -> str:
+    """Give `stage` back to the version that held it before the current assignment.
+
+    Only the tag: `mlci rollback` (release/deploy.py) also moves the MLflow alias.
+    Returns the new tag; when the current assignment is itself a rollback,
+    nothing is tagged and the current tag is returned.
+    """
+    return apply_rollback(root, plan_rollback(root, name, stage), push=push)

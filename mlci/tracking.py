@@ -18,6 +18,7 @@ __all__ = [
     "ModelVersion",
     "TrackedRun",
     "check_server",
+    "delete_alias",
     "find_version",
     "get_alias",
     "is_server",
@@ -277,4 +278,15 @@ def set_alias(uri: str, name: str, alias: str, version: str) -> None:
     except MlflowException as exc:
         raise ServiceError(
             f"MLflow ({uri}) refused alias {alias} -> {name} v{version}: {exc.message}"
+        ) from None
+
+
+def delete_alias(uri: str, name: str, alias: str) -> None:
+    from mlflow.exceptions import MlflowException
+
+    try:
+        _client(uri).delete_registered_model_alias(name, alias)
+    except MlflowException as exc:
+        raise ServiceError(
+            f"MLflow ({uri}) refused to remove alias {name}@{alias}: {exc.message}"
         ) from None

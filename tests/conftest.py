@@ -56,6 +56,20 @@ def commit_all(cwd: Path, message: str) -> str:
     return git(cwd, "rev-parse", "HEAD")
 
 
+def serve_mlci_repo(server: Path, tag: str) -> str:
+    """A bare `mlci-dev/mlci` under `server` with an annotated `tag`; the tag's commit."""
+    work = server.parent / "mlci-work"
+    work.mkdir()
+    git(work, "init", "-q", "-b", "main")
+    (work / "README.md").write_text("mlci\n")
+    sha = commit_all(work, "mlci")
+    git(work, "tag", "-a", tag, "-m", tag)
+    bare = server / "mlci-dev" / "mlci.git"
+    bare.parent.mkdir(parents=True)
+    git(server, "clone", "-q", "--bare", str(work), str(bare))
+    return sha
+
+
 # A pipeline small enough to run in a second, with DVC's real semantics:
 # params, deps, cached outs, a metrics file and a plots file.
 TINY_DVC_YAML = """\

@@ -29,6 +29,7 @@ import math
 import os
 import re
 import socket
+import subprocess
 import threading
 import time
 import traceback
@@ -718,6 +719,7 @@ class GitHubStandin:
         self._tokens: dict[str, _Token] = {}
         self._used: dict[str, int] = {}
         self._repos: dict[str, _Repo] = {}
+        self._git_dirs: dict[str, Path] = {}  # repos whose branches follow a local git repo
         self._faults: list[_Fault] = []
         self._delays: list[_Fault] = []
         self.requests: list[RecordedRequest] = []
@@ -918,6 +920,42 @@ class GitHubStandin:
     def deployment_statuses(self, repo: str, deployment_id: int) -> list[JSON]:
         with self._lock:
             return copy.deepcopy(self._repo(repo).deployment_statuses.get(deployment_id, []))
+
+    def follow_git(self, repo: str, git_dir: Path) -> None:
+        """Let ``repo``'s branches follow a local git repository (say, the bare ``origin`` a test
+        pushes to): before each request its branches and their commits are read again, as
+        GitHub's follow a ``git push``. Branches it lacks are removed; tags are left alone."""
+        with self._lock:
+            self._repo(repo)
+            self._git_dirs[repo] = Path(git_dir)
+        self._sync_git()
+
+    def _sync_git(self) -> None:
+        with self._lock:
+            followed = list(self._git_dirs.items())
+        for full_name, git_dir in followed:
+
+            def run(*args: str, git_dir: Path = git_dir) -> str:
+                return subprocess.run(
+                    ["git", *args], cwd=git_dir, capture_output=True, text=True, check=True
+                ).stdout
+
+            heads: dict[str, str] = {}
+            for line in run(
+                "for-each-ref", "--format=%(refname) %(objectname)", "refs/heads"
+            ).splitlines():
+                ref, sha = line.split(" ", 1)
+                heads[ref] = sha
+            log = run("log", "--branches", "--reverse", "--format=%H%x00%P%x00%s") if heads else ""
+            with self._lock:
+                r = self._repo(full_name)
+                for line in log.splitlines():
+                    sha, parents, message = line.split("\0", 2)
+                    self._add_commit(r, sha, message, parents.split())
+                for ref in [ref for ref in r.refs if ref.startswith("refs/heads/")]:
+                    if ref not in heads:
+                        del r.refs[ref]
+                r.refs.update(heads)
 
     def refs(self, repo: str) -> dict[str, str]:
         with self._lock:
@@ -1178,6 +1216,7 @@ class GitHubStandin:
         raw = self._read_body(h)
         headers = {k.lower(): v for k, v in h.headers.items()}
         self._wait_if_delayed(method, split.path)
+        self._sync_git()
         body: Any = None
         try:
             body, resp = self._respond(method, split.path, query, raw, headers)

@@ -7,7 +7,10 @@ args=()
 [[ -n "$MLCI_ID" ]] && args+=(--id "$MLCI_ID")
 [[ "$MLCI_POST" == true ]] && args+=(--post)
 if [[ -n "$MLCI_FROM" ]]; then
-  exec python "$GITHUB_ACTION_PATH/from_artifact.py" "$(absolute "$MLCI_FROM")" "${args[@]}"
+  # a saved report (an artifact of a pull request's run): rendered, never recomputed.
+  # Without --post this is the pull request run's own verdict: fail when a validation failed.
+  [[ "$MLCI_POST" == true ]] || args+=(--check)
+  exec mlci report --from "$(absolute "$MLCI_FROM")/report.json" "${args[@]}" </dev/null
 fi
 
 [[ -n "$MLCI_BASE" ]] && args+=(--base "$MLCI_BASE")

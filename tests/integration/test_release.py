@@ -2,20 +2,30 @@
 
 from __future__ import annotations
 
+import contextlib
+import json
+import os
 import shutil
+import signal
 import subprocess
 import sys
+import time
+import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
-from mlci import api, tracking
+from mlci import api, registry, tracking
 from mlci.cli import cli
 from mlci.errors import ServiceError, UsageError
-from tests.conftest import commit_all, copy_reference_project, git
+from mlci.release import deploy
+from mlci.release.deploy import ReleaseResult
+from tests.conftest import BIN, commit_all, copy_reference_project, git
 from tests.github_standin import GitHubStandin
+from tests.integration.test_tracking_server import free_port
 
 REPO = "octo-org/digits"
 TOKEN = "ghs_releasetoken0123456789"
@@ -163,16 +173,373 @@ def test_models_lists_the_registry(released_repo: Path) -> None:
 
 
 @pytest.mark.slow
-def test_auto_releases_only_a_changed_model_whose_gates_pass(released_repo: Path) -> None:
+def test_auto_releases_only_a_changed_model_whose_gates_pass(
+    released_repo: Path, github_env: GitHubStandin
+) -> None:
     import yaml
 
-    assert api.release_auto(released_repo) == []  # the model is the one v0.0.1 holds
+    assert api.release_auto(released_repo) == []  # the model is the one the latest version holds
     params = yaml.safe_load((released_repo / "params.yaml").read_text())
     params["train"]["epochs"] = 15
     (released_repo / "params.yaml").write_text(yaml.safe_dump(params))
     api.run(released_repo, tracking_enabled=False)
-    commit_all(released_repo, "fewer epochs\n\nRelease-Bump: minor")
+    sha = commit_all(released_repo, "fewer epochs")  # no Release-Bump trailer: the label decides
+    _merged_pull(github_env, sha, 12, ["release:minor"])
     (result,) = api.release_auto(released_repo)
     assert result.version == "v0.1.0" and result.event == "registration"
+    assert "minor bump, from the label release:minor of #12" in result.notes
     assert result.mlflow is not None and result.smoke_tested
     assert "digits@v0.1.0" in git(released_repo, "tag", "--list")
+
+
+# --- rollback: the tag, the MLflow alias and a deployment, or nothing -----------------
+
+
+def _tags_only_repo(path: Path) -> Path:
+    """Two versions of `m`, both once in dev; no MLflow model (no [tool.mlci.model] loader)."""
+    path.mkdir(parents=True)
+    git(path, "init", "-q", "-b", "main")
+    (path / "dvc.yaml").write_text("artifacts:\n  m:\n    type: model\n    path: m.pkl\n")
+    (path / "pyproject.toml").write_text("[tool.mlci]\n")
+    for text in ("1", "2"):
+        (path / "m.txt").write_text(text)
+        commit_all(path, f"m {text}")
+        api.register(path, "m")
+    return path
+
+
+def test_rollback_without_mlflow_moves_the_tag_inside_a_deployment(
+    tmp_path: Path, github_env: GitHubStandin
+) -> None:
+    repo = _tags_only_repo(tmp_path / "m")
+    first = git(repo, "rev-list", "-n1", "m@v0.0.1")
+    github_env.add_commit(REPO, first)
+    api.promote(repo, "m", "v0.0.1", "dev")
+    current = api.promote(repo, "m", "v0.0.2", "dev")
+
+    result = CliRunner().invoke(cli, ["-C", str(repo), "rollback", "m", "--stage", "dev"])
+    assert result.exit_code == 0, result.output
+    assert "m#dev#3: m dev is v0.0.1 again (was v0.0.2)" in result.output
+    assert "no MLflow model to move" in result.output
+    assert registry.load(repo).artifact("m").stages["dev"].current == "v0.0.1"
+    (deployment,) = github_env.deployments(REPO)
+    assert deployment["environment"] == "dev" and deployment["sha"] == first
+    assert deployment["payload"] == {"artifact": "m", "version": "v0.0.1", "rollback_of": current}
+    states = [s["state"] for s in github_env.deployment_statuses(REPO, deployment["id"])]
+    assert states == ["in_progress", "success"]
+
+    # a second rollback does not flap back: no tag, no deployment
+    tags = git(repo, "tag", "--list")
+    again = CliRunner().invoke(cli, ["-C", str(repo), "rollback", "m", "--stage", "dev"])
+    assert again.exit_code == 0, again.output
+    assert "rolled back to v0.0.1 already" in again.output and "nothing to do" in again.output
+    assert git(repo, "tag", "--list") == tags
+    assert len(github_env.deployments(REPO)) == 1
+
+
+def test_rollback_without_github_says_so(tmp_path: Path) -> None:
+    repo = _tags_only_repo(tmp_path / "m")
+    api.promote(repo, "m", "v0.0.1", "dev")
+    api.promote(repo, "m", "v0.0.2", "dev")
+    result = api.rollback(repo, "m", stage="dev")
+    assert result.created and result.version == "v0.0.1" and result.deployment is None
+    assert any("no deployment recorded" in note for note in result.notes)
+
+
+@pytest.mark.parametrize(
+    ("promotions", "stage", "message"),
+    [
+        ([("v0.0.1", "dev")], "dev", "nothing to roll back to: no version held dev before m#dev#1"),
+        ([], "staging", "m has no version in staging: nothing to roll back"),
+    ],
+)
+def test_rollback_with_nothing_to_roll_back_to_exits_2(
+    tmp_path: Path, promotions: list[tuple[str, str]], stage: str, message: str
+) -> None:
+    repo = _tags_only_repo(tmp_path / "m")
+    for version, to in promotions:
+        api.promote(repo, "m", version, to)
+    tags = git(repo, "tag", "--list")
+    result = CliRunner().invoke(cli, ["-C", str(repo), "rollback", "m", "--stage", stage])
+    assert result.exit_code == 2, result.output
+    assert message in result.output
+    assert git(repo, "tag", "--list") == tags
+
+
+def test_rollback_of_an_unknown_artifact_exits_2(tmp_path: Path) -> None:
+    repo = _tags_only_repo(tmp_path / "m")
+    result = CliRunner().invoke(cli, ["-C", str(repo), "rollback", "nope", "--stage", "dev"])
+    assert result.exit_code == 2, result.output
+    assert "unknown artifact 'nope'" in result.output
+
+
+def _release_without_bento(repo: Path, tag: str) -> ReleaseResult:
+    """The release path minus the bento: what these tests check is MLflow and the tags."""
+    cfg = api.load_config(repo)
+    cfg = cfg.model_copy(update={"release": cfg.release.model_copy(update={"service": ""})})
+    return deploy.release(repo, cfg, tag)
+
+
+@pytest.mark.slow
+def test_rollback_moves_the_mlflow_alias_back_or_changes_nothing(
+    released_repo: Path, github_env: GitHubStandin
+) -> None:
+    uri = f"sqlite:///{released_repo / '.mlci' / 'mlflow.db'}"
+    (released_repo / "NOTES.md").write_text("a second version of the same model\n")
+    commit_all(released_repo, "notes")
+    second = api.register(released_repo, "digits").partition("@")[2]
+    for version in ("v0.0.1", second):
+        github_env.add_commit(REPO, git(released_repo, "rev-list", "-n1", f"digits@{version}"))
+    first_mv = _release_without_bento(released_repo, "digits@v0.0.1").mlflow
+    second_mv = _release_without_bento(released_repo, f"digits@{second}").mlflow
+    assert first_mv and second_mv and first_mv["version"] != second_mv["version"]
+    api.promote(released_repo, "digits", "v0.0.1", "prod", force=True)
+    current = api.promote(released_repo, "digits", second, "prod", force=True)
+    _release_without_bento(released_repo, current)
+    assert tracking.get_alias(uri, "digits", "prod") == second_mv["version"]
+    deployments = len(github_env.deployments(REPO))
+    tags = git(released_repo, "tag", "--list")
+
+    # the push fails (no origin): the alias goes back, the tag is deleted, the deployment says so
+    failed = CliRunner().invoke(
+        cli, ["-C", str(released_repo), "rollback", "digits", "--stage", "prod", "--push"]
+    )
+    assert failed.exit_code == 3, failed.output
+    assert "git push origin" in failed.output and "undone" in failed.output
+    assert tracking.get_alias(uri, "digits", "prod") == second_mv["version"]
+    assert git(released_repo, "tag", "--list") == tags
+    deployment = github_env.deployments(REPO)[-1]
+    statuses = github_env.deployment_statuses(REPO, deployment["id"])
+    assert [s["state"] for s in statuses] == ["in_progress", "failure"]
+    assert statuses[-1]["description"].startswith("undone, nothing changed: git push origin")
+
+    done = CliRunner().invoke(
+        cli, ["-C", str(released_repo), "rollback", "digits", "--stage", "prod", "--format", "json"]
+    )
+    assert done.exit_code == 0, done.output
+    result = json.loads(done.stdout)
+    assert result["created"] and result["version"] == "v0.0.1" and result["previous"] == second
+    assert result["alias"] == f"digits@prod -> {first_mv['version']}"
+    assert tracking.get_alias(uri, "digits", "prod") == first_mv["version"]
+    assert registry.load(released_repo).artifact("digits").stages["prod"].current == "v0.0.1"
+    deployment = github_env.deployments(REPO)[-1]
+    assert len(github_env.deployments(REPO)) == deployments + 2
+    assert deployment["environment"] == "prod"
+    assert deployment["payload"]["rollback_of"] == current
+    states = [s["state"] for s in github_env.deployment_statuses(REPO, deployment["id"])]
+    assert states == ["in_progress", "success"]
+
+    # again: no new tag, no deployment, the alias stays
+    tags = git(released_repo, "tag", "--list")
+    again = api.rollback(released_repo, "digits", stage="prod")
+    assert not again.created and "nothing to do" in again.notes[-1]
+    assert git(released_repo, "tag", "--list") == tags
+    assert len(github_env.deployments(REPO)) == deployments + 2
+    assert tracking.get_alias(uri, "digits", "prod") == first_mv["version"]
+
+    # a gto-written rollback (the tag only) is caught up with: the alias follows the tag
+    tracking.set_alias(uri, "digits", "prod", second_mv["version"])
+    caught_up = api.rollback(released_repo, "digits", stage="prod")
+    assert not caught_up.created and caught_up.alias == f"digits@prod -> {first_mv['version']}"
+    assert tracking.get_alias(uri, "digits", "prod") == first_mv["version"]
+
+
+@pytest.mark.slow
+def test_rollback_to_a_version_never_released_to_mlflow_changes_nothing(
+    released_repo: Path,
+) -> None:
+    uri = f"sqlite:///{released_repo / '.mlci' / 'mlflow.db'}"
+    (released_repo / "NOTES.md").write_text("a version that is never released\n")
+    commit_all(released_repo, "unreleased")
+    unreleased = api.register(released_repo, "digits")
+    api.promote(released_repo, "digits", unreleased.partition("@")[2], "staging", force=True)
+    api.promote(released_repo, "digits", "v0.0.1", "staging", force=True)
+    alias = tracking.get_alias(uri, "digits", "staging")
+    tags = git(released_repo, "tag", "--list")
+    result = CliRunner().invoke(
+        cli, ["-C", str(released_repo), "rollback", "digits", "--stage", "staging"]
+    )
+    assert result.exit_code == 2, result.output
+    assert "was never released to MLflow" in result.output
+    assert f"mlci release {unreleased}" in result.output  # the hint
+    assert git(released_repo, "tag", "--list") == tags
+    assert tracking.get_alias(uri, "digits", "staging") == alias
+
+
+# --- release --auto: the bump from the commit's trailer or its merged PR's label --------
+
+
+@pytest.fixture
+def bump_repo(tmp_path: Path) -> Path:
+    repo = tmp_path / "bump"
+    repo.mkdir()
+    git(repo, "init", "-q", "-b", "main")
+    (repo / "pyproject.toml").write_text("[tool.mlci]\n")
+    commit_all(repo, "first")
+    return repo
+
+
+def _merged_pull(standin: GitHubStandin, sha: str, number: int, labels: list[str]) -> None:
+    standin.add_pull(
+        REPO,
+        number,
+        head_sha=f"{number:040x}",
+        base_sha=f"{number + 1000:040x}",
+        head_ref=f"feature-{number}",
+        labels=labels,
+        merge_commit_sha=sha,
+        state="closed",
+        merged=True,
+    )
+
+
+@pytest.mark.parametrize(
+    ("message", "labels", "expected"),
+    [
+        ("plain", ["release:minor"], ("minor", "the label release:minor of #5")),
+        ("plain", ["bug", "release:minor", "Release:Major"], ("major", "release:major of #5")),
+        ("plain", ["bug"], ("patch", "#5 has no release:major/minor/patch label")),
+        ("trailer\n\nRelease-Bump: major", ["release:minor"], ("major", "Release-Bump trailer")),
+        ("trailer\n\nRelease-Bump: patch", ["release:major"], ("patch", "Release-Bump trailer")),
+        ("not merged", None, ("patch", "no merged pull request")),
+    ],
+)
+def test_bump_from_trailer_then_pr_label(
+    bump_repo: Path,
+    github_env: GitHubStandin,
+    message: str,
+    labels: list[str] | None,
+    expected: tuple[str, str],
+) -> None:
+    from mlci import github
+
+    (bump_repo / "f.txt").write_text(message)
+    sha = commit_all(bump_repo, message)
+    github_env.add_commit(REPO, sha)
+    if labels is not None:
+        _merged_pull(github_env, sha, 5, labels)
+    client = github.Client(TOKEN, REPO, api_url=github_env.url)
+    bump, source = deploy.choose_bump(
+        bump_repo, api.load_config(bump_repo), sha, github_client=client
+    )
+    assert bump == expected[0] and expected[1] in source
+
+
+def test_bump_labels_need_a_token_and_a_prefix(bump_repo: Path) -> None:
+    sha = git(bump_repo, "rev-parse", "HEAD")
+    said: list[str] = []
+    cfg = api.load_config(bump_repo)
+    assert deploy.choose_bump(bump_repo, cfg, sha, github_client=None, step=said.append) == (
+        "patch",
+        "the default (PR labels not read: no GitHub token)",
+    )
+    assert "bump from the Release-Bump trailer only" in said[0]
+
+    class Unreachable:
+        def merged_pull_labels(self, sha: str) -> None:
+            raise AssertionError("labels off: GitHub must not be asked")
+
+    (bump_repo / "pyproject.toml").write_text('[tool.mlci.release]\nbump_label_prefix = ""\n')
+    off = api.load_config(bump_repo)
+    assert deploy.choose_bump(bump_repo, off, sha, github_client=Unreachable())[0] == "patch"
+
+
+def test_custom_bump_label_prefix(bump_repo: Path, github_env: GitHubStandin) -> None:
+    from mlci import github
+
+    (bump_repo / "pyproject.toml").write_text(
+        '[tool.mlci.release]\nbump_label_prefix = "semver/"\n'
+    )
+    sha = commit_all(bump_repo, "custom labels")
+    _merged_pull(github_env, sha, 9, ["release:major", "semver/minor"])
+    client = github.Client(TOKEN, REPO, api_url=github_env.url)
+    cfg = api.load_config(bump_repo)
+    assert deploy.choose_bump(bump_repo, cfg, sha, github_client=client)[0] == "minor"
+
+
+# --- the tracking-server path: a real `mlflow server` on 127.0.0.1 ----------------------
+
+
+@contextmanager
+def mlflow_server(state: Path) -> Iterator[str]:
+    """`mlflow server` on a free loopback port, its whole process group stopped on exit."""
+    state.mkdir(parents=True, exist_ok=True)
+    port = free_port()
+    with (state / "server.log").open("w") as log:
+        process = subprocess.Popen(
+            [
+                str(BIN / "mlflow"),
+                "server",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--backend-store-uri",
+                f"sqlite:///{state / 'mlflow.db'}",
+                "--default-artifact-root",
+                str(state / "artifacts"),
+                "--workers",
+                "1",
+            ],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            env={**os.environ, "MLFLOW_ENABLE_TELEMETRY": "false"},
+        )
+        uri = f"http://127.0.0.1:{port}"
+        try:
+            deadline = time.monotonic() + 90
+            while True:
+                with (
+                    contextlib.suppress(OSError),
+                    urllib.request.urlopen(f"{uri}/health", timeout=2) as response,  # noqa: S310
+                ):
+                    if response.status == 200:
+                        break
+                if process.poll() is not None or time.monotonic() > deadline:
+                    pytest.fail(
+                        f"mlflow server did not start:\n{(state / 'server.log').read_text()[-2000:]}"
+                    )
+                time.sleep(0.5)
+            yield uri
+        finally:
+            os.killpg(process.pid, signal.SIGTERM)
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
+
+
+@pytest.mark.slow
+def test_release_against_a_real_mlflow_server(
+    released_repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import mlflow
+
+    sha = git(released_repo, "rev-list", "-n1", "digits@v0.0.1")
+    with mlflow_server(tmp_path / "server") as uri:
+        monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
+        registered = CliRunner().invoke(
+            cli, ["-C", str(released_repo), "release", "digits@v0.0.1", "--format", "json"]
+        )
+        assert registered.exit_code == 0, registered.output
+        result = json.loads(registered.stdout)
+        assert result["mlflow"]["version"] == "1" and not result["mlflow"]["reused"]
+        assert result["smoke_tested"]
+        client = mlflow.MlflowClient(tracking_uri=uri)
+        version = client.get_model_version("digits", "1")
+        assert version.tags["mlci.git_tag"] == "digits@v0.0.1"
+        assert version.tags["mlci.commit"] == sha
+        assert version.tags["mlci.data_version"].startswith("data=")
+        assert version.run_id and "accuracy" in client.get_run(version.run_id).data.metrics
+
+        tag = api.promote(released_repo, "digits", "v0.0.1", "dev", force=True)
+        assigned = CliRunner().invoke(
+            cli, ["-C", str(released_repo), "release", tag, "--format", "json"]
+        )
+        assert assigned.exit_code == 0, assigned.output
+        assert json.loads(assigned.stdout)["alias"] == "digits@dev -> 1"
+        assert json.loads(assigned.stdout)["mlflow"]["reused"]
+        assert client.get_model_version_by_alias("digits", "dev").version == "1"
+        assert len(client.search_model_versions("name = 'digits'")) == 1
