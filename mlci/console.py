@@ -1,14 +1,14 @@
 """All terminal output. Data goes to stdout, messages to stderr.
 
-rich honours NO_COLOR and drops styling when the stream is not a terminal, so
-CI logs and pipes get plain text.
+rich drops styling when the stream is not a terminal, and NO_COLOR drops it
+everywhere, so CI logs and pipes get plain text.
 """
 
 from __future__ import annotations
 
 import os
 import sys
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -31,9 +31,10 @@ def _make(stderr: bool) -> Console:
     from rich.console import Console
 
     stream = sys.stderr if stderr else sys.stdout
-    no_color = bool(os.environ.get("NO_COLOR"))
+    # NO_COLOR: no styling at all (rich's own no_color keeps bold and dim)
+    colors: Literal["auto"] | None = None if os.environ.get("NO_COLOR") else "auto"
     # soft_wrap: never break long paths or URLs across lines in logs
-    return Console(file=stream, stderr=stderr, no_color=no_color, highlight=False, soft_wrap=True)
+    return Console(file=stream, stderr=stderr, highlight=False, soft_wrap=True, color_system=colors)
 
 
 def out() -> Console:

