@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
+import signal
+import socket
 import subprocess
 import sys
 import textwrap
+import time
+import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -68,6 +73,63 @@ def serve_mlci_repo(server: Path, tag: str) -> str:
     bare.parent.mkdir(parents=True)
     git(server, "clone", "-q", "--bare", str(work), str(bare))
     return sha
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextlib.contextmanager
+def mlflow_server(state: Path) -> Iterator[str]:
+    """`mlflow server` on a free loopback port, its whole process group stopped on exit."""
+    state.mkdir(parents=True, exist_ok=True)
+    port = free_port()
+    with (state / "server.log").open("w") as log:
+        process = subprocess.Popen(
+            [
+                str(BIN / "mlflow"),
+                "server",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--backend-store-uri",
+                f"sqlite:///{state / 'mlflow.db'}",
+                "--default-artifact-root",
+                str(state / "artifacts"),
+                "--workers",
+                "1",
+            ],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            env={**os.environ, "MLFLOW_ENABLE_TELEMETRY": "false"},
+        )
+        uri = f"http://127.0.0.1:{port}"
+        try:
+            deadline = time.monotonic() + 90
+            while True:
+                with (
+                    contextlib.suppress(OSError),
+                    urllib.request.urlopen(f"{uri}/health", timeout=2) as response,  # noqa: S310
+                ):
+                    if response.status == 200:
+                        break
+                if process.poll() is not None or time.monotonic() > deadline:
+                    pytest.fail(
+                        f"mlflow server did not start:\n{(state / 'server.log').read_text()[-2000:]}"
+                    )
+                time.sleep(0.5)
+            yield uri
+        finally:
+            os.killpg(process.pid, signal.SIGTERM)
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
 
 
 # A pipeline small enough to run in a second, with DVC's real semantics:

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from mlci import ci, config, git, github
-from mlci.errors import ServiceError, UsageError
+from mlci.errors import UsageError
 from mlci.report import markdown
 from mlci.report.model import Report, Revision
 from mlci.validate import publish
@@ -76,25 +76,10 @@ def _target(context: ci.CiContext, report: Report) -> tuple[Report, str | None, 
 def _check_runs(
     client: github.Client, report: Report, head_sha: str, details_url: str | None
 ) -> list[str]:
-    done = []
-    for result in report.validation_results():
-        try:
-            url = github.create_check_run(
-                client,
-                f"mlci/{result.kind}",
-                head_sha,
-                success=result.success,
-                title=f"{result.kind} validation {'passed' if result.success else 'failed'}",
-                summary=publish.markdown(result),
-                findings=[
-                    dataclasses.asdict(c) for c in result.checks if c.failed or c.verdict == "warn"
-                ],
-                details_url=details_url,
-            )
-            done.append(f"check run mlci/{result.kind}: {url}")
-        except ServiceError as exc:
-            done.append(f"no check run mlci/{result.kind}: {exc.message}")
-    return done
+    return [
+        publish.check_run(client, result, head_sha, details_url)
+        for result in report.validation_results()
+    ]
 
 
 def post(

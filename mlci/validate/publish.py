@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
 from mlci import ci
 from mlci.errors import ServiceError
 from mlci.report import safe
 from mlci.validate.results import Check, Result
+
+if TYPE_CHECKING:
+    from mlci import github
 
 __all__ = ["markdown", "publish"]
 
@@ -56,6 +61,18 @@ def publish(
 
     try:
         client = github.Client(token, context.repository, api_url=context.api_url)
+    except ServiceError as exc:
+        return [*done, f"no check run: {exc.message}"]
+    # a fork's read-only token cannot create check runs: the log annotations still stand
+    done.append(check_run(client, result, head_sha, context.run_url))
+    return done
+
+
+def check_run(client: github.Client, result: Result, head_sha: str, details_url: str | None) -> str:
+    """The `mlci/<kind>` check run of a validation on `head_sha`; what happened, one line."""
+    from mlci import github
+
+    try:
         url = github.create_check_run(
             client,
             f"mlci/{result.kind}",
@@ -63,11 +80,11 @@ def publish(
             success=result.success,
             title=f"{result.kind} validation {'passed' if result.success else 'failed'}",
             summary=markdown(result),
-            findings=[c.__dict__ for c in result.checks if c.failed or c.verdict == "warn"],
-            details_url=context.run_url,
+            findings=[
+                dataclasses.asdict(c) for c in result.checks if c.failed or c.verdict == "warn"
+            ],
+            details_url=details_url,
         )
-        done.append(f"check run mlci/{result.kind}: {url}")
     except ServiceError as exc:
-        # a fork's read-only token cannot create check runs: the log annotations still stand
-        done.append(f"no check run: {exc.message}")
-    return done
+        return f"no check run mlci/{result.kind}: {exc.message}"
+    return f"check run mlci/{result.kind}: {url}"

@@ -2,17 +2,11 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
-import os
 import shutil
-import signal
 import subprocess
 import sys
-import time
-import urllib.request
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -23,9 +17,8 @@ from mlci.cli import cli
 from mlci.errors import ServiceError, UsageError
 from mlci.release import deploy
 from mlci.release.deploy import ReleaseResult
-from tests.conftest import BIN, commit_all, copy_reference_project, git
+from tests.conftest import commit_all, copy_reference_project, git, mlflow_server
 from tests.github_standin import GitHubStandin
-from tests.integration.test_tracking_server import free_port
 
 REPO = "octo-org/digits"
 TOKEN = "ghs_releasetoken0123456789"
@@ -458,57 +451,6 @@ def test_custom_bump_label_prefix(bump_repo: Path, github_env: GitHubStandin) ->
 
 
 # --- the tracking-server path: a real `mlflow server` on 127.0.0.1 ----------------------
-
-
-@contextmanager
-def mlflow_server(state: Path) -> Iterator[str]:
-    """`mlflow server` on a free loopback port, its whole process group stopped on exit."""
-    state.mkdir(parents=True, exist_ok=True)
-    port = free_port()
-    with (state / "server.log").open("w") as log:
-        process = subprocess.Popen(
-            [
-                str(BIN / "mlflow"),
-                "server",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(port),
-                "--backend-store-uri",
-                f"sqlite:///{state / 'mlflow.db'}",
-                "--default-artifact-root",
-                str(state / "artifacts"),
-                "--workers",
-                "1",
-            ],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-            env={**os.environ, "MLFLOW_ENABLE_TELEMETRY": "false"},
-        )
-        uri = f"http://127.0.0.1:{port}"
-        try:
-            deadline = time.monotonic() + 90
-            while True:
-                with (
-                    contextlib.suppress(OSError),
-                    urllib.request.urlopen(f"{uri}/health", timeout=2) as response,  # noqa: S310
-                ):
-                    if response.status == 200:
-                        break
-                if process.poll() is not None or time.monotonic() > deadline:
-                    pytest.fail(
-                        f"mlflow server did not start:\n{(state / 'server.log').read_text()[-2000:]}"
-                    )
-                time.sleep(0.5)
-            yield uri
-        finally:
-            os.killpg(process.pid, signal.SIGTERM)
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait()
 
 
 @pytest.mark.slow
