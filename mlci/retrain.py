@@ -198,6 +198,20 @@ def _retrain(
         return result
     result.md5_after = _md5(merged)
     result.branch = branch or f"{BRANCH_PREFIX}{result.dataset}-{result.md5_after[:8]}"
+    context = ci.context(env)
+    # in Actions the checkout keeps no credentials (persist-credentials: false): git uses the token
+    auth = git.token_auth(root, token, context.server_url) if context.in_actions else {}
+    if push and not dry_run:
+        if remote is None:
+            raise UsageError(
+                "no DVC remote to push the new data to",
+                hint="configure one (dvc remote add -d NAME URL) or [tool.mlci.dvc] embedded_remote",
+            )
+        on_origin = git.remote_branch(root, result.branch, env=auth)
+        if on_origin is not None:  # this very data was merged, validated and pushed before
+            result.commit = on_origin
+            result.body = pull_body(result)
+            return _propose(result, token=token, env=env, step=step, pushed=False)
     data_file.write_bytes(merged)
 
     step(f"validating {dataset.path}: {result.rows_after} rows, suite '{dataset.suite}'")
@@ -216,20 +230,6 @@ def _retrain(
             f"dry run: {result.rows_added} new rows for {dataset.path}; nothing written"
         )
         return result
-
-    context = ci.context(env)
-    # in Actions the checkout keeps no credentials (persist-credentials: false): git uses the token
-    auth = git.token_auth(root, token, context.server_url) if context.in_actions else {}
-    if push:
-        if remote is None:
-            raise UsageError(
-                "no DVC remote to push the new data to",
-                hint="configure one (dvc remote add -d NAME URL) or [tool.mlci.dvc] embedded_remote",
-            )
-        on_origin = git.remote_branch(root, result.branch, env=auth)
-        if on_origin is not None:
-            result.commit = on_origin
-            return _propose(result, token=token, env=env, step=step, pushed=False)
 
     step(f"dvc add {tracked.out}" + (f", dvc push to '{remote.name}'" if push and remote else ""))
     result.pushed_objects = dvc.add_and_push(
