@@ -10,6 +10,7 @@ import re
 import sys
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Literal, TextIO
 
 from mlci.errors import ServiceError, UsageError
@@ -22,6 +23,7 @@ __all__ = [
     "context",
     "escape_data",
     "escape_property",
+    "git_env",
     "in_actions",
     "mask",
     "redact",
@@ -145,6 +147,26 @@ def context(env: Mapping[str, str] | None = None) -> CiContext:
         job=get("GITHUB_JOB"),
         token=get("GITHUB_TOKEN") or get("GH_TOKEN"),
     )
+
+
+def git_env(
+    path: Path, *, token: str | None = None, env: Mapping[str, str] | None = None
+) -> dict[str, str]:
+    """What git needs in a GitHub Actions job to commit, tag and push; {} elsewhere.
+
+    The reusable workflows check out with `persist-credentials: false` and runners have
+    no git identity: the token (`token`, else GITHUB_TOKEN) goes to git through the
+    environment (git.token_auth), and commits and tags are made as the Actions bot
+    unless an identity is configured.
+    """
+    from mlci import git
+
+    ctx = context(env)
+    if not ctx.in_actions:
+        return {}
+    found = {} if git.has_identity(path) else dict(git.ACTIONS_BOT_IDENTITY)
+    found.update(git.token_auth(path, token or ctx.token, ctx.server_url))
+    return found
 
 
 # --- files the runner reads back after the step -----------------------------------------------

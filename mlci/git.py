@@ -40,7 +40,7 @@ def open_repo(path: Path) -> gitpython.Repo:
         raise ServiceError("git failed: is it installed and on PATH?") from None
 
 
-def _git(path: Path, *args: str, env: Mapping[str, str] | None = None) -> str:
+def _git(path: Path, *args: str, env: Mapping[str, str] | None = None, timeout: float = 60) -> str:
     try:
         done = subprocess.run(
             ["git", *args],
@@ -48,9 +48,11 @@ def _git(path: Path, *args: str, env: Mapping[str, str] | None = None) -> str:
             capture_output=True,
             text=True,
             check=False,
-            timeout=60,
+            timeout=timeout,
             env={**os.environ, **env} if env else None,
         )
+    except subprocess.TimeoutExpired:
+        raise ServiceError(f"git {args[0]} gave no answer in {timeout:.0f} s") from None
     except FileNotFoundError:
         raise ServiceError("git failed: is it installed and on PATH?") from None
     except NotADirectoryError:
@@ -263,18 +265,8 @@ def remote_branch(
     path: Path, branch: str, *, remote: str = "origin", env: Mapping[str, str] | None = None
 ) -> str | None:
     """The commit `branch` points at on `remote`, or None when the remote has no such branch."""
-    done = subprocess.run(
-        ["git", "ls-remote", "--heads", remote, f"refs/heads/{branch}"],
-        cwd=path,
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=120,
-        env={**os.environ, **env} if env else None,
-    )
-    if done.returncode != 0:
-        raise ServiceError(f"git ls-remote {remote} failed: {done.stderr.strip()}")
-    first = done.stdout.split()
+    found = _git(path, "ls-remote", "--heads", remote, f"refs/heads/{branch}", env=env, timeout=120)
+    first = found.split()
     return first[0] if first else None
 
 
@@ -282,7 +274,8 @@ def push_branch(
     path: Path, branch: str, *, remote: str = "origin", env: Mapping[str, str] | None = None
 ) -> None:
     try:
-        _git(path, "push", "--quiet", remote, f"refs/heads/{branch}:refs/heads/{branch}", env=env)
+        refspec = f"refs/heads/{branch}:refs/heads/{branch}"
+        _git(path, "push", "--quiet", remote, refspec, env=env, timeout=300)
     except ServiceError as exc:
         raise ServiceError(
             exc.message.replace("\n", " "),

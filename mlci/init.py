@@ -49,7 +49,6 @@ GX_DIR = "gx"
 INT_SET_MAX = 10  # an integer column with at most this many values gets a value set (labels)
 TEXT_SET_MAX = 20  # a text column with at most this many values gets a value set
 _SUITE_NAMESPACE = uuid.UUID("6f1d1c52-3c1e-4b8e-9a57-5d7f0e6b2a10")  # stable expectation ids
-_DELIMITERS = (",", ";", "\t", "|")
 
 Action = Literal["create", "update", "unchanged", "conflict"]
 
@@ -323,13 +322,11 @@ def _dataset(start: Path, project: Path, file: Path) -> _Data:
     dataset = config.DatasetConfig(
         path=shown, suite=name, format=fmt, engine="pandas", delimiter=delimiter
     )
+    # the same parser as `mlci validate data`: the suite describes what it will read
+    from mlci.validate.data import read_table
+
     try:
-        # the same parser as `mlci validate data`: the suite describes what it will read
-        from mlci.validate.data import _parse
-    except ImportError:  # pragma: no cover - the module itself needs nothing optional
-        raise ServiceError("reading --data needs pandas: pip install 'mlci[gx]'") from None
-    try:
-        frame = _parse(raw, shown, dataset)
+        frame = read_table(raw, shown, dataset)
     except ImportError:
         raise ServiceError("reading --data needs pandas: pip install 'mlci[gx]'") from None
     if len(frame) == 0:
@@ -339,7 +336,9 @@ def _dataset(start: Path, project: Path, file: Path) -> _Data:
 
 def _sniff_delimiter(raw: bytes) -> str:
     header = raw.split(b"\n", 1)[0].decode("utf-8", errors="replace")
-    counts = {d: header.count(d) for d in _DELIMITERS}
+    from mlci.validate.data import DELIMITERS
+
+    counts = {d: header.count(d) for d in DELIMITERS}
     best = max(counts, key=lambda d: counts[d])
     return best if counts[best] else ","
 

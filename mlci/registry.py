@@ -1048,7 +1048,9 @@ def _create_tag(
 ) -> None:
     if tag in registry._refs.names:
         raise UsageError(f"tag '{tag}' exists already")
-    env: dict[str, str] = {}
+    from mlci import ci
+
+    env = ci.git_env(root)  # in Actions: the bot's identity when the runner has none
     now = int(dt.datetime.now(dt.UTC).timestamp())
     newest = _newest_ts(registry, name)
     if now <= newest:
@@ -1067,7 +1069,10 @@ def _create_tag(
 
 def push_tag(root: Path, tag: str) -> None:
     """`git push origin TAG`; a failure is a ServiceError (the tag stays local)."""
-    done = _git(root, "push", "origin", f"refs/tags/{tag}")
+    from mlci import ci
+
+    # in Actions the checkout keeps no credentials: git gets GITHUB_TOKEN from the environment
+    done = _git(root, "push", "origin", f"refs/tags/{tag}", env=ci.git_env(root))
     if done.returncode != 0:
         raise ServiceError(
             f"git push origin {tag} failed: {done.stderr.strip()}",

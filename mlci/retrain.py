@@ -198,9 +198,7 @@ def _retrain(
         return result
     result.md5_after = _md5(merged)
     result.branch = branch or f"{BRANCH_PREFIX}{result.dataset}-{result.md5_after[:8]}"
-    context = ci.context(env)
-    # in Actions the checkout keeps no credentials (persist-credentials: false): git uses the token
-    auth = git.token_auth(root, token, context.server_url) if context.in_actions else {}
+    auth = ci.git_env(root, token=token, env=env)  # Actions: the token, the bot's identity
     if push and not dry_run:
         if remote is None:
             raise UsageError(
@@ -242,10 +240,7 @@ def _retrain(
     ignore = (Path(tracked.out).parent / ".gitignore").as_posix().removeprefix("./")
     if (worktree / ignore).is_file():
         paths.append(ignore)
-    identity = (
-        git.ACTIONS_BOT_IDENTITY if context.in_actions and not git.has_identity(root) else None
-    )
-    result.commit = git.commit_paths(worktree, paths, _commit_message(result), env=identity)
+    result.commit = git.commit_paths(worktree, paths, _commit_message(result), env=auth)
     git.set_branch(root, result.branch, result.commit)
     if not push:
         result.status = "committed"

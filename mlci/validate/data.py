@@ -39,7 +39,16 @@ from mlci.config import Config, DatasetConfig, line_of
 from mlci.errors import ServiceError, UsageError
 from mlci.validate.results import Check, Result, Severity
 
-__all__ = ["DOCS_DIR", "PSI_BINS", "SUITES_DIR", "profile", "psi", "validate"]
+__all__ = [
+    "DELIMITERS",
+    "DOCS_DIR",
+    "PSI_BINS",
+    "SUITES_DIR",
+    "profile",
+    "psi",
+    "read_table",
+    "validate",
+]
 
 SUITES_DIR = "gx/expectations"
 DOCS_DIR = "gx-docs"  # under the state dir (.mlci/)
@@ -47,7 +56,7 @@ EXAMPLES = 5  # unexpected values kept per check
 LOW_CARDINALITY = 20  # at most this many distinct values: frequencies, categorical PSI
 PSI_BINS = 10
 PSI_EPSILON = 1e-4
-_DELIMITERS = (",", ";", "\t", "|")
+DELIMITERS = (",", ";", "\t", "|")  # what a CSV header is checked (and sniffed) for
 _DATA_SOURCE = "mlci"
 _RESULT_FORMAT = {"result_format": "SUMMARY", "partial_unexpected_count": EXAMPLES}
 
@@ -221,7 +230,8 @@ def _load(root: Path, cfg: Config, name: str, dataset: DatasetConfig) -> _Table:
     files = _resolve(root, cfg, name, dataset)
     shown = [_shown(root, path) for path in files]
     frames = [
-        _parse(path.read_bytes(), label, dataset) for path, label in zip(files, shown, strict=True)
+        read_table(path.read_bytes(), label, dataset)
+        for path, label in zip(files, shown, strict=True)
     ]
     return _combine(pd, frames, shown)
 
@@ -235,7 +245,7 @@ def _combine(pd: Any, frames: list[Any], shown: list[str]) -> _Table:
     return _Table(frame=frame, files=shown, offsets=offsets)
 
 
-def _parse(raw: bytes, shown: str, dataset: DatasetConfig) -> Any:
+def read_table(raw: bytes, shown: str, dataset: DatasetConfig) -> Any:
     """A pandas frame; a file that is not a table of this format is a UsageError naming it."""
     import pandas as pd
 
@@ -262,7 +272,7 @@ def _parse(raw: bytes, shown: str, dataset: DatasetConfig) -> Any:
         ) from None
     if len(frame.columns) == 1:
         header = str(frame.columns[0])
-        other = next((d for d in _DELIMITERS if d != delimiter and d in header), None)
+        other = next((d for d in DELIMITERS if d != delimiter and d in header), None)
         if other is not None:
             raise UsageError(
                 f"{shown}: parsed as a single column with delimiter {delimiter!r}; "
@@ -1031,7 +1041,7 @@ def _base_frame(root: Path, cfg: Config, item: _Dataset, sha: str) -> tuple[Any,
     frames = []
     for path, raw in sorted(contents.items()):
         try:
-            frames.append(_parse(raw, f"{path} at {short}", item.config))
+            frames.append(read_table(raw, f"{path} at {short}", item.config))
         except UsageError as exc:
             return None, exc.message
     return _combine(pd, frames, sorted(contents)).frame, ""

@@ -330,6 +330,35 @@ def test_push_failure_is_a_service_error(repo: Path) -> None:
     assert tag_type(repo, "digits@v0.0.1") == "tag"  # the tag stays local
 
 
+def test_in_actions_without_an_identity_the_bot_tags_and_pushes(
+    repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A runner: no git identity, a checkout without credentials, GITHUB_TOKEN set."""
+    origin = tmp_path / "origin.git"
+    git(tmp_path, "init", "-q", "--bare", str(origin))
+    git(repo, "remote", "add", "origin", str(origin))
+    for name in (
+        "GIT_AUTHOR_NAME",
+        "GIT_AUTHOR_EMAIL",
+        "GIT_COMMITTER_NAME",
+        "GIT_COMMITTER_EMAIL",
+    ):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.delenv("EMAIL", raising=False)
+    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
+    (Path(os.environ["HOME"]) / ".gitconfig").write_text("")
+    with pytest.raises(UsageError, match="git needs an identity to write the tag"):
+        registry.register(repo, "digits")  # outside Actions: the user is asked to set one
+
+    monkeypatch.setenv("GITHUB_ACTIONS", "true")
+    monkeypatch.setenv("GITHUB_TOKEN", "ghs_runner_token")
+    tag = registry.register(repo, "digits", push=True)
+    pushed = git(
+        origin, "for-each-ref", "--format=%(objecttype) %(taggeremail)", f"refs/tags/{tag}"
+    )
+    assert pushed == "tag <41898282+github-actions[bot]@users.noreply.github.com>"
+
+
 def test_deregister_and_unassign_are_honoured(repo: Path) -> None:
     for text in ("1", "2", "3"):
         new_commit(repo, text)
