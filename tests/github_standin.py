@@ -7,7 +7,7 @@ runs, statuses, releases with assets, deployments and git refs in memory and
 answers with GitHub's semantics and complete response bodies.
 
 Every request and every response is checked against GitHub's own OpenAPI
-description (``shared/github/github-rest-subset.json``) with openapi-core: a
+description (``tests/contracts/github/github-rest-subset.json``) with openapi-core: a
 request that breaks the contract is answered 422 (400 for unparsable JSON) and,
 like any unknown route or any response of ours that does not fit the schema,
 recorded in ``standin.violations``. Tests end with ``assert standin.violations == []``.
@@ -54,7 +54,7 @@ from openapi_schema_validator import (
 )
 
 SPEC_DIR_ENV = "MLCI_GITHUB_SPEC_DIR"
-DEFAULT_SPEC_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "github"
+DEFAULT_SPEC_DIR = Path(__file__).resolve().parent / "contracts" / "github"
 REST_SPEC = "github-rest-subset.json"
 WEBHOOKS_SPEC = "github-webhooks-subset.json"
 
@@ -86,7 +86,7 @@ class EventValidationError(ValueError):
 
 def contract_dir(directory: Path | None = None) -> Path:
     """The directory holding the two contract files: ``directory``, else ``$MLCI_GITHUB_SPEC_DIR``,
-    else shared/github beside the repository. Raises ContractNotFoundError if they are missing."""
+    else tests/contracts/github (vendored). Raises ContractNotFoundError if they are missing."""
     if directory is None:
         configured = os.environ.get(SPEC_DIR_ENV)
         directory = Path(configured) if configured else DEFAULT_SPEC_DIR
@@ -96,7 +96,7 @@ def contract_dir(directory: Path | None = None) -> Path:
         raise ContractNotFoundError(
             f"GitHub API contract not found: {', '.join(map(str, missing))}. The GitHub stand-in "
             f"validates every request and response against it and will not run without it: "
-            f"check out shared/github beside the repository or set {SPEC_DIR_ENV}."
+            f"restore tests/contracts/github or set {SPEC_DIR_ENV}."
         )
     return directory
 

@@ -155,7 +155,7 @@ class Act:
         timeout: float = 420,
         schema: bool = True,
     ) -> ActResult:
-        # schema=False: an event shared/github's webhooks subset has no schema for
+        # schema=False: an event tests/contracts/github's webhooks subset has no schema for
         # (workflow_dispatch); its caller builds it from parts make_event validated
         if schema:
             validate_event(event_name, event)

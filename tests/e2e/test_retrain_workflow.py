@@ -93,7 +93,7 @@ class Project:
 
 
 def dispatch_event(api_url: str, source: str) -> dict[str, Any]:
-    """A workflow_dispatch payload. The webhooks subset in shared/github has no schema for it,
+    """A workflow_dispatch payload. The webhooks subset in tests/contracts/github has no schema for it,
     so make_event cannot build it: its repository and sender come from a create event that
     make_event builds and validates, the rest is GitHub's documented shape."""
     create = make_event("create", repo=REPO, ref="main", ref_type="branch", api_url=api_url)

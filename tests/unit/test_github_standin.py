@@ -98,8 +98,8 @@ def raw(
 # --------------------------------------------------------------------------- contract
 
 
-def test_contract_is_found_beside_the_repository() -> None:
-    assert contract_dir() == Path(__file__).resolve().parents[2].parent / "shared" / "github"
+def test_contract_is_vendored_in_the_repository() -> None:
+    assert contract_dir() == Path(__file__).resolve().parents[1] / "contracts" / "github"
 
 
 def test_a_missing_contract_is_an_error_not_a_skip(
