@@ -21,11 +21,12 @@ help:
 
 venv: $(VENV)/.installed
 
+# mlci with every extra, plus the reference project's own requirements (requirements*.txt).
 # torch first, pinned to the CPU build on disk: a looser request pulls GBs of CUDA wheels
-$(VENV)/.installed: pyproject.toml
+$(VENV)/.installed: pyproject.toml requirements.txt requirements-torch.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q torch==2.13.0 $(PIPQ)
-	$(BIN)/python -m pip install -q -e '.[all,dev]' $(PIPQ)
+	$(BIN)/python -m pip install -q -e '.[all,dev]' -r requirements.txt -r requirements-torch.txt $(PIPQ)
 	touch $@
 
 demo: venv

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from benchmarks import (
     clone,
+    footprint,
     noop,
     project,
     registry,
@@ -50,6 +51,9 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--validate", type=int, default=3, help="repetitions of data validation")
     parser.add_argument(
         "--validate-only", action="store_true", help="run only the data validation measurement"
+    )
+    parser.add_argument(
+        "--footprint-only", action="store_true", help="run only the install footprint measurement"
     )
     parser.add_argument("--keep", action="store_true", help="keep the temp dir, print its path")
     args = parser.parse_args(argv)
@@ -112,8 +116,17 @@ def _measure_validate(shell: Shell, tmp: Path, args: argparse.Namespace, results
     validate_data.measure_validate(shell, tmp, args.validate, results)
 
 
+def _measure_footprint(shell: Shell, tmp: Path, results: Results) -> None:
+    _step("install footprint: the pull-request pipeline job's and the comment job's venvs")
+    for line in footprint.measure_footprint(shell, tmp, results):
+        print(f"  {line}", flush=True)
+
+
 def _measure(shell: Shell, tmp: Path, args: argparse.Namespace) -> Results:
     results = Results()
+    if args.footprint_only:
+        _measure_footprint(shell, tmp, results)
+        return results
     if args.validate_only:
         _measure_validate(shell, tmp, args, results)
         return results
@@ -148,13 +161,20 @@ def _measure(shell: Shell, tmp: Path, args: argparse.Namespace) -> Results:
     _measure_serving(shell, tmp, args, results)
     _measure_registry(shell, tmp, args, results)
     _measure_validate(shell, tmp, args, results)
+    _measure_footprint(shell, tmp, results)
     return results
 
 
 def main(argv: list[str] | None = None) -> int:
     args = _parse(argv)
     bin_dir = Path(sys.executable).parent
-    only = args.report_only or args.serving_only or args.registry_only or args.validate_only
+    only = (
+        args.report_only
+        or args.serving_only
+        or args.registry_only
+        or args.validate_only
+        or args.footprint_only
+    )
     needed = [] if only else project.missing_files(REPO)
     if missing := _missing_tools(bin_dir) + needed:
         print(f"cannot benchmark: missing {', '.join(missing)}", file=sys.stderr)
@@ -183,6 +203,8 @@ def main(argv: list[str] | None = None) -> int:
         reps += f", {args.registry} registry, {args.validate} validate"
     if args.validate_only:
         reps = f"{args.validate} validate"
+    if args.footprint_only:
+        reps = "1 install per job"
     elapsed = time.perf_counter() - started
     print("\n" + "\n".join(report.summary(_machine(), reps, results, elapsed)))
     return 0 if all(check.ok for check in results.checks) else 1

@@ -55,7 +55,7 @@ def resolve_device(requested: str, backend: str) -> str:
     except ImportError as exc:
         raise TrainError(
             f"train.backend={backend}, train.device={requested} needs torch, which is not "
-            "installed (pip install 'mlci[torch]')"
+            "installed (pip install -r requirements-torch.txt)"
         ) from exc
     available = torch.cuda.is_available()
     if requested == "cuda" and not available:
