@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from mlci.data_diff import shown
 from mlci.diff import DataChange, MetricChange
 from mlci.report import plots, safe
 from mlci.report.model import Report
@@ -58,7 +59,11 @@ def _table(header: list[str], rows: list[list[str]]) -> str:
 
 def _metrics(report: Report, precision: int, max_rows: int | None = None) -> str:
     if not report.metrics:
-        return "No metrics declared in dvc.yaml."
+        return (
+            "No metric could be read: see the notes."
+            if report.notes
+            else "No metrics declared in dvc.yaml."
+        )
     several = len({m.file for m in report.metrics}) > 1
 
     def row(m: MetricChange) -> list[str]:
@@ -127,9 +132,13 @@ def _version(d: DataChange, side: str) -> str:
 def _data(report: Report) -> str:
     if not report.data:
         return "No data or output changed."
-    rows = [
-        [safe.cell(d.path), d.status, _version(d, "base"), _version(d, "head")] for d in report.data
-    ]
+    rows = []
+    for d in shown(report.data):
+        if isinstance(d, tuple):
+            rows.append([safe.cell(f"… {d[1]} more in {d[0]}"), "", "", ""])
+            continue
+        path = f"{d.old_path} → {d.path}" if d.old_path else d.path
+        rows.append([safe.cell(path), d.status, _version(d, "base"), _version(d, "head")])
     return _table(["path", "status", "base", "head"], rows)
 
 

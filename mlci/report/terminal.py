@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 from mlci import console
 from mlci.console import escape
+from mlci.data_diff import shown
 from mlci.report import plots
 from mlci.report.markdown import _change, _size
 from mlci.report.model import Report
@@ -41,7 +42,11 @@ def _table(title: str, *columns: str) -> Table:
 
 def _metrics(report: Report, precision: int) -> Table | str:
     if not report.metrics:
-        return "No metrics declared in dvc.yaml."
+        return (
+            "No metric could be read: see the notes."
+            if report.notes
+            else "No metrics declared in dvc.yaml."
+        )
     table = _table("Metrics", "metric", "base", "head", "change", "")
     several = len({x.file for x in report.metrics}) > 1
     for m in report.metrics:
@@ -77,11 +82,15 @@ def _data(report: Report) -> Table | str:
     if not report.data:
         return "[dim]No data or output changed.[/]"
     table = _table("Data and outputs", "path", "status", "base", "head")
-    for d in report.data:
+    for d in shown(report.data):
+        if isinstance(d, tuple):
+            table.add_row(escape(f"… {d[1]} more in {d[0]}"), "", "", "")
+            continue
         versions = [
             f"{(v.hash or '?')[:8]} {_size(v.size)}" if v else "—" for v in (d.base, d.head)
         ]
-        table.add_row(escape(d.path), d.status, *versions)
+        path = f"{d.old_path} → {d.path}" if d.old_path else d.path
+        table.add_row(escape(path), d.status, *versions)
     return table
 
 

@@ -1,0 +1,237 @@
+"""The DVC-tracked outputs of one revision, as DVC's index holds them.
+
+Every `.dvc` file and every `dvc.lock` (beside its `dvc.yaml`, in any folder) is
+read; paths are made relative to the repository root through the file's folder
+and the stage's `wdir`, as `dvc diff` prints them. Whether an output is cached
+(`cache: false`) is declared in `dvc.yaml`, not in the lock, so it is read there,
+`foreach`/`matrix` stages included.
+"""
+
+from __future__ import annotations
+
+import itertools
+import posixpath
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+__all__ = ["DataVersion", "Files", "LockStage", "join", "read", "version"]
+
+Parse = Callable[[bytes, str], Any]
+
+
+class Files(Protocol):
+    def read(self, relpath: str) -> bytes | None: ...
+
+    def files(self, suffix: str) -> list[str]: ...
+
+
+@dataclass(frozen=True)
+class DataVersion:
+    path: str
+    hash: str | None
+    size: int | None
+    files: int | None
+    source: str  # the .dvc file, or "dvc.lock:<stage>" ("sub/dvc.lock:<stage>")
+    isdir: bool = False
+    cache: bool = True  # False: `cache: false`, kept in git, not in `dvc diff`
+    legacy: bool = False  # a DVC 2 hash (md5-dos2unix), which DVC tells apart from md5
+
+
+@dataclass(frozen=True)
+class LockStage:
+    name: str  # as DVC addresses it: "train", "train@small", "sub/dvc.yaml:train"
+    lock: dict[str, Any]  # the stage's entry in dvc.lock
+    folder: str  # of the dvc.yaml/dvc.lock, "" at the root
+    wdir: str  # the stage's working directory relative to the root, "" at the root
+
+
+def _hash(entry: dict[str, Any]) -> str | None:
+    value = entry.get("md5") or entry.get("etag") or entry.get("checksum")
+    return str(value) if value else None
+
+
+def _int(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def join(*parts: str) -> str:
+    joined = posixpath.normpath(posixpath.join(*[p for p in parts if p] or ["."]))
+    return "" if joined == "." else joined
+
+
+def version(path: str, entry: dict[str, Any], source: str, *, cache: bool = True) -> DataVersion:
+    digest = _hash(entry)
+    nfiles = _int(entry.get("nfiles"))
+    return DataVersion(
+        path=path,
+        hash=digest,
+        size=_int(entry.get("size")),
+        files=nfiles,
+        source=source,
+        isdir=bool(nfiles) or bool(digest and digest.endswith(".dir")),
+        cache=cache and entry.get("cache", True) is not False,
+        legacy=bool(digest) and "hash" not in entry and "md5" in entry,
+    )
+
+
+# --- dvc.yaml: wdir and cache flags of each stage ------------------------------------------
+
+_VAR = re.compile(r"\$\{\s*([^}]*?)\s*\}")
+
+
+def _lookup(context: dict[str, Any], name: str) -> Any:
+    value: Any = context
+    for part in re.split(r"\.|\[(\d+)\]", name):
+        if not part:
+            continue
+        if isinstance(value, dict) and part in value:
+            value = value[part]
+        elif isinstance(value, list) and part.isdigit() and int(part) < len(value):
+            value = value[int(part)]
+        else:
+            raise KeyError(name)
+    return value
+
+
+def _interpolate(text: str, context: dict[str, Any]) -> str | None:
+    try:
+        return _VAR.sub(lambda m: str(_lookup(context, m.group(1))), text)
+    except KeyError:
+        return None
+
+
+def _name(value: Any) -> str:
+    if isinstance(value, bool):
+        return str(value).lower()
+    return str(value)
+
+
+def _generated(name: str, definition: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
+    """(stage name, template context) of each stage a foreach/matrix definition makes."""
+    foreach = definition.get("foreach")
+    if isinstance(foreach, dict):
+        for key, item in foreach.items():
+            yield f"{name}@{key}", {"key": key, "item": item}
+    elif isinstance(foreach, list):
+        for index, item in enumerate(foreach):
+            key = _name(item) if not isinstance(item, dict | list) else str(index)
+            yield f"{name}@{key}", {"key": key, "item": item}
+    matrix = definition.get("matrix")
+    if isinstance(matrix, dict):
+        axes = [(axis, values) for axis, values in matrix.items() if isinstance(values, list)]
+        for combination in itertools.product(*(range(len(values)) for _a, values in axes)):
+            item = {axis: values[i] for (axis, values), i in zip(axes, combination, strict=True)}
+            parts = [
+                _name(values[i]) if not isinstance(values[i], dict | list) else f"{axis}{i}"
+                for (axis, values), i in zip(axes, combination, strict=True)
+            ]
+            yield f"{name}@{'-'.join(parts)}", {"item": item}
+
+
+@dataclass(frozen=True)
+class _StageDef:
+    wdir: str
+    uncached: tuple[re.Pattern[str], ...]  # out paths (relative to wdir) declared cache: false
+
+
+def _uncached(definition: dict[str, Any], context: dict[str, Any]) -> tuple[re.Pattern[str], ...]:
+    patterns = []
+    for key in ("outs", "metrics", "plots"):
+        for entry in definition.get(key) or []:
+            if not isinstance(entry, dict):
+                continue
+            for path, flags in entry.items():
+                if isinstance(flags, dict) and flags.get("cache") is False:
+                    text = _interpolate(str(path), context)
+                    if text is not None:
+                        patterns.append(re.compile(re.escape(posixpath.normpath(text))))
+                    else:  # a template we cannot resolve: any value of it
+                        pieces = _VAR.split(str(path))
+                        literal = [
+                            re.escape(p) if i % 2 == 0 else ".+" for i, p in enumerate(pieces)
+                        ]
+                        patterns.append(re.compile("".join(literal)))
+    return tuple(patterns)
+
+
+def _stage_defs(document: Any) -> dict[str, _StageDef]:
+    if not isinstance(document, dict):
+        return {}
+    variables: dict[str, Any] = {}
+    for entry in document.get("vars") or []:
+        if isinstance(entry, dict):
+            variables.update(entry)
+    defs: dict[str, _StageDef] = {}
+    for name, definition in (document.get("stages") or {}).items():
+        if not isinstance(definition, dict):
+            continue
+        body = definition.get("do") if "do" in definition else definition
+        body = body if isinstance(body, dict) else {}
+        generated = list(_generated(str(name), definition))
+        for stage, context in generated or [(str(name), {})]:
+            full = {**variables, **context}
+            wdir = _interpolate(str(body.get("wdir") or ""), full) or ""
+            defs[stage] = _StageDef(wdir=wdir, uncached=_uncached(body, full))
+    return defs
+
+
+# --- the outputs of a revision ---------------------------------------------------------------
+
+
+def _named(paths: list[str], name: str) -> list[str]:
+    return [p for p in paths if posixpath.basename(p) == name]
+
+
+def _locks(tree: Files, parse: Parse) -> Iterator[tuple[LockStage, list[DataVersion]]]:
+    for lock_path in _named(tree.files("dvc.lock"), "dvc.lock"):
+        raw = tree.read(lock_path)
+        if raw is None:
+            continue
+        folder = posixpath.dirname(lock_path)
+        lock = parse(raw, lock_path) or {}
+        yaml_raw = tree.read(join(folder, "dvc.yaml"))
+        defs = _stage_defs(parse(yaml_raw, join(folder, "dvc.yaml"))) if yaml_raw else {}
+        stages = lock.get("stages") if isinstance(lock, dict) else None
+        for name, entry in (stages or {}).items():
+            if not isinstance(entry, dict):
+                continue
+            definition = defs.get(str(name), _StageDef("", ()))
+            wdir = join(folder, definition.wdir)
+            address = str(name) if not folder else f"{folder}/dvc.yaml:{name}"
+            stage = LockStage(name=address, lock=entry, folder=folder, wdir=wdir)
+            source = f"{join(folder, 'dvc.lock')}:{name}"
+            outs = []
+            for out in entry.get("outs") or []:
+                if not isinstance(out, dict) or "path" not in out:
+                    continue
+                declared = posixpath.normpath(str(out["path"]))
+                cached = not any(p.fullmatch(declared) for p in definition.uncached)
+                outs.append(version(join(wdir, declared), out, source, cache=cached))
+            yield stage, outs
+
+
+def _dvc_files(tree: Files, parse: Parse) -> Iterator[DataVersion]:
+    for relpath in tree.files(".dvc"):
+        raw = tree.read(relpath)
+        if raw is None:
+            continue
+        document = parse(raw, relpath) or {}
+        if not isinstance(document, dict):
+            continue
+        folder = join(posixpath.dirname(relpath), str(document.get("wdir") or ""))
+        for out in document.get("outs") or []:
+            if isinstance(out, dict) and "path" in out:
+                yield version(join(folder, str(out["path"])), out, relpath)
+
+
+def read(tree: Files, parse: Parse) -> tuple[list[LockStage], list[DataVersion]]:
+    """The lock stages and the outputs (of .dvc files and of every dvc.lock) of a revision."""
+    stages: list[LockStage] = []
+    outputs: list[DataVersion] = []
+    for stage, outs in _locks(tree, parse):
+        stages.append(stage)
+        outputs.extend(outs)
+    outputs.extend(_dvc_files(tree, parse))
+    return stages, outputs
