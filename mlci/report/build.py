@@ -175,8 +175,11 @@ def build(
             (head_snap, head_rev),
             *([(base_snap, base_rev)] if base_snap and base_rev else []),
         ]
-    if not head_snap.has_pipeline and not head_snap.data and not (base_snap and base_snap.data):
-        raise UsageError(f"no dvc.yaml and no .dvc file at {head_rev.label}: nothing to report")
+    if not head_snap.has_pipeline and not (root / ".dvc").is_dir():
+        raise UsageError(
+            f"not a DVC project: no dvc.yaml at {head_rev.label} and no .dvc folder in {root}",
+            hint="mlci reports on DVC projects: `dvc init`, then `dvc add` or `dvc stage add`",
+        )
 
     metric_rows = metrics(base_snap, head_snap)
     notes = [

@@ -310,3 +310,29 @@ LAYOUTS: dict[str, Callable[[Project], None]] = {
     "monorepo": monorepo,
     "manifest-missing": manifest_missing,
 }
+
+
+# --- random histories, for the property test ---------------------------------------------------
+
+Operation = tuple[str, str, str]  # (what, target, value)
+
+
+def apply(p: Project, op: Operation) -> bool:
+    """One operation a user might do; False when it does not apply to the project as it is."""
+    what, target, value = op
+    tracked = {f.name.removesuffix(".dvc") for f in p.path.glob("*.dvc")}
+    if what == "file":  # write a file and `dvc add` it
+        p.write(target, value)
+        p.dvc("add", "-q", target)
+    elif what == "dir":  # write a file in a folder and `dvc add` the folder
+        if (p.path / target.split("/")[0]).is_file():
+            return False
+        p.write(target, value)
+        p.dvc("add", "-q", target.split("/")[0])
+    elif what == "move" and target in tracked and not (p.path / value).exists():
+        p.dvc("move", "-q", target, value)
+    elif what == "remove" and target in tracked:
+        p.dvc("remove", "-q", "--outs", f"{target}.dvc")
+    else:
+        return False
+    return True

@@ -5,10 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from tests.conformance.data_layouts import (
     LAYOUTS,
     Project,
+    apply,
     as_dvc_diff,
     import_source,
     imports,
@@ -37,3 +40,34 @@ def test_imports_agree_with_dvc_diff(tmp_path: Path) -> None:
     imports(project, source, external)
     _agree(project, "A", "B")
     _agree(project, "B", "C")
+
+
+_NAMES = st.sampled_from(["a.txt", "b.txt", "d1", "d2"])
+_CONTENT = st.sampled_from(["1\n", "2\n", "3\n"])
+_OPERATION = st.one_of(
+    st.tuples(st.just("file"), st.sampled_from(["a.txt", "b.txt"]), _CONTENT),
+    st.tuples(st.just("dir"), st.sampled_from(["d1/x", "d1/sub/y", "d2/x", "d2/z"]), _CONTENT),
+    st.tuples(st.just("move"), _NAMES, st.sampled_from(["a.txt", "c.txt", "d1", "d3"])),
+    st.tuples(st.just("remove"), _NAMES, st.just("")),
+)
+
+
+@settings(
+    max_examples=5,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(before=st.lists(_OPERATION, min_size=1, max_size=3), after=st.lists(_OPERATION, max_size=3))
+def test_random_histories_agree_with_dvc_diff(
+    tmp_path_factory: pytest.TempPathFactory,
+    before: list[tuple[str, str, str]],
+    after: list[tuple[str, str, str]],
+) -> None:
+    project = Project(tmp_path_factory.mktemp("random") / "project")
+    for op in before:
+        apply(project, op)
+    project.commit("A")
+    for op in after:
+        apply(project, op)
+    project.commit("B")
+    assert as_dvc_diff(project.mlci_data("A", "B")) == project.dvc_diff("A", "B")
