@@ -155,7 +155,14 @@ def _walk(old: _Index, new: _Index, roots: set[Key]) -> Iterator[_Change]:
         for key in sorted(old_items.keys() | new_items.keys()):
             old_entry, old_dir = old_items.get(key, (None, False))
             new_entry, new_dir = new_items.get(key, (None, False))
-            if old_dir or new_dir:
+            same = (
+                old_entry is not None
+                and new_entry is not None
+                and old_entry.hash_info is not None
+                and _typ(old_entry, new_entry) == "unchanged"
+            )
+            # an unchanged directory has no changed file: its manifest need not be read
+            if (old_dir or new_dir) and not same:
                 old_children, old_unknown = _items(old, key) if key in old_items else ({}, False)
                 new_children, new_unknown = _items(new, key) if key in new_items else ({}, False)
                 todo.append((old_children, new_children, old_unknown or new_unknown))

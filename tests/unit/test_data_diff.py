@@ -138,3 +138,14 @@ stages:
 def test_a_dvc2_entry_is_legacy() -> None:
     assert version("f", {"md5": "1"}, "f.dvc").legacy
     assert not version("f", {"md5": "1", "hash": "md5"}, "f.dvc").legacy
+
+
+def test_an_unchanged_directory_is_not_opened() -> None:
+    opened: list[str] = []
+
+    def manifest(digest: str) -> list[tuple[str, str]] | None:
+        opened.append(digest)
+        return MANIFESTS.get(digest)
+
+    assert diff([out("data", "old.dir")], [out("data", "old.dir")], manifest=manifest) == []
+    assert opened == []
