@@ -126,7 +126,8 @@ def _version(d: DataChange, side: str) -> str:
     if version is None:
         return "—"
     files = f", {version.files} files" if version.files is not None else ""
-    return f"{safe.code((version.hash or '?')[:8])} {_size(version.size)}{files}"
+    size = f" {_size(version.size)}" if version.size is not None else ""
+    return f"{safe.code((version.hash or '?')[:8])}{size}{files}"
 
 
 def _data(report: Report) -> str:

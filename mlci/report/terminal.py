@@ -87,7 +87,10 @@ def _data(report: Report) -> Table | str:
             table.add_row(escape(f"… {d[1]} more in {d[0]}"), "", "", "")
             continue
         versions = [
-            f"{(v.hash or '?')[:8]} {_size(v.size)}" if v else "—" for v in (d.base, d.head)
+            f"{(v.hash or '?')[:8]} {_size(v.size) if v.size is not None else ''}".rstrip()
+            if v
+            else "—"
+            for v in (d.base, d.head)
         ]
         path = f"{d.old_path} → {d.path}" if d.old_path else d.path
         table.add_row(escape(path), d.status, *versions)
