@@ -221,9 +221,26 @@ def _dvc_files(tree: Files, parse: Parse) -> Iterator[DataVersion]:
         if not isinstance(document, dict):
             continue
         folder = join(posixpath.dirname(relpath), str(document.get("wdir") or ""))
+        deps = [d for d in document.get("deps") or [] if isinstance(d, dict)]
+        # `dvc import-url`: DVC takes the output's metadata from the source it was imported
+        # from, and its hash too when the data was not downloaded (`--no-download`)
+        source = (
+            deps[0] if len(deps) == 1 and "repo" not in deps[0] and "db" not in deps[0] else None
+        )
         for out in document.get("outs") or []:
             if isinstance(out, dict) and "path" in out:
-                yield version(join(folder, str(out["path"])), out, relpath)
+                entry = out
+                if source is not None:
+                    entry = {**out, "nfiles": source.get("nfiles"), "size": source.get("size")}
+                    if not _hash(out):
+                        entry.update(
+                            {
+                                k: source[k]
+                                for k in ("md5", "etag", "checksum", "hash")
+                                if k in source
+                            }
+                        )
+                yield version(join(folder, str(out["path"])), entry, relpath)
 
 
 def read(tree: Files, parse: Parse) -> tuple[list[LockStage], list[DataVersion]]:

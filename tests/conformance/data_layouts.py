@@ -60,8 +60,9 @@ class Project:
         _git(self.path, "commit", "-q", "--allow-empty", "-m", tag)
         _git(self.path, "tag", "-f", tag)
 
-    def dvc_diff(self, a: str, b: str) -> Diff:
-        """`dvc diff --json --show-hash A B`: the document DVC's command prints."""
+    def dvc_diff(self, a: str, b: str | None) -> Diff:
+        """`dvc diff --json --show-hash A [B]`: the document DVC's command prints (without B:
+        against the workspace, whose "not in cache" list mlci does not give)."""
         from dvc.cli import main
         from dvc.ui import ui
 
@@ -71,16 +72,29 @@ class Project:
             _quiet(),
             mock.patch.object(ui, "write_json", lambda data, **_kw: printed.append(data)),
         ):
-            code = main(["diff", "--json", "--show-hash", a, b])
+            code = main(["diff", "--json", "--show-hash", a, *([b] if b else [])])
         if code != 0:
             raise AssertionError(f"dvc diff {a} {b} exited {code}")
         return normalize(printed[0] if printed else {})
 
-    def mlci_data(self, a: str, b: str) -> list[dict[str, Any]]:
-        """The data rows of `mlci report --base A --head B --format json`, run as a user runs it."""
+    def mlci_data(self, a: str, b: str | None) -> list[dict[str, Any]]:
+        """The data rows of `mlci report --base A [--head B] --format json`, run as a user runs
+        it (without B: the workspace)."""
         env = {**os.environ, "PYTHONPATH": str(ROOT)}
+        head = b or "workspace"
         done = subprocess.run(
-            [sys.executable, "-m", "mlci", "report", "--base", a, "--head", b, "--format", "json"],
+            [
+                sys.executable,
+                "-m",
+                "mlci",
+                "report",
+                "--base",
+                a,
+                "--head",
+                head,
+                "--format",
+                "json",
+            ],
             cwd=self.path,
             env=env,
             capture_output=True,
@@ -270,10 +284,18 @@ def imports(p: Project, source: Path, external: Path) -> None:
     p.dvc("import-url", "-q", str(external), "ext.txt")
     p.dvc("import", "-q", str(source), "shared", "-o", "shared")
     p.dvc("import", "-q", str(source), "one.txt")
+    p.dvc("import-url", "-q", "--no-download", str(external), "later.txt")
     p.commit("B")
     external.write_text("changed\n", encoding="utf-8")
     p.dvc("update", "-q", "ext.txt.dvc")
     p.commit("C")
+
+
+def workspace_head(p: Project) -> None:
+    """A directory and a file changed and committed: head is the (clean) workspace."""
+    dvc_only(p)
+    p.write("data/e.csv", "x\n5\n")
+    p.dvc("add", "-q", "data")
 
 
 def import_source(path: Path) -> Path:

@@ -15,10 +15,11 @@ from tests.conformance.data_layouts import (
     as_dvc_diff,
     import_source,
     imports,
+    workspace_head,
 )
 
 
-def _agree(project: Project, a: str, b: str) -> None:
+def _agree(project: Project, a: str, b: str | None) -> None:
     expected = project.dvc_diff(a, b)
     rows = project.mlci_data(a, b)
     assert as_dvc_diff(rows) == expected
@@ -71,3 +72,10 @@ def test_random_histories_agree_with_dvc_diff(
         apply(project, op)
     project.commit("B")
     assert as_dvc_diff(project.mlci_data("A", "B")) == project.dvc_diff("A", "B")
+
+
+def test_the_workspace_as_head_agrees_with_dvc_diff_of_one_revision(tmp_path: Path) -> None:
+    project = Project(tmp_path / "workspace")
+    workspace_head(project)
+    # `dvc diff A` hashes the workspace; with the data recorded (`dvc add`) both agree
+    _agree(project, "A", None)
