@@ -184,8 +184,10 @@ def _named(paths: list[str], name: str) -> list[str]:
     return [p for p in paths if posixpath.basename(p) == name]
 
 
-def _locks(tree: Files, parse: Parse) -> Iterator[tuple[LockStage, list[DataVersion]]]:
-    for lock_path in _named(tree.files("dvc.lock"), "dvc.lock"):
+def _locks(
+    tree: Files, listing: list[str], parse: Parse
+) -> Iterator[tuple[LockStage, list[DataVersion]]]:
+    for lock_path in _named(listing, "dvc.lock"):
         raw = tree.read(lock_path)
         if raw is None:
             continue
@@ -212,8 +214,8 @@ def _locks(tree: Files, parse: Parse) -> Iterator[tuple[LockStage, list[DataVers
             yield stage, outs
 
 
-def _dvc_files(tree: Files, parse: Parse) -> Iterator[DataVersion]:
-    for relpath in tree.files(".dvc"):
+def _dvc_files(tree: Files, listing: list[str], parse: Parse) -> Iterator[DataVersion]:
+    for relpath in (p for p in listing if p.endswith(".dvc")):
         raw = tree.read(relpath)
         if raw is None:
             continue
@@ -247,8 +249,9 @@ def read(tree: Files, parse: Parse) -> tuple[list[LockStage], list[DataVersion]]
     """The lock stages and the outputs (of .dvc files and of every dvc.lock) of a revision."""
     stages: list[LockStage] = []
     outputs: list[DataVersion] = []
-    for stage, outs in _locks(tree, parse):
+    listing = tree.files("")  # one listing of the revision (a working tree is walked once)
+    for stage, outs in _locks(tree, listing, parse):
         stages.append(stage)
         outputs.extend(outs)
-    outputs.extend(_dvc_files(tree, parse))
+    outputs.extend(_dvc_files(tree, listing, parse))
     return stages, outputs
