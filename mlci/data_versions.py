@@ -134,26 +134,36 @@ def _generated(name: str, definition: dict[str, Any]) -> Iterator[tuple[str, dic
 class _StageDef:
     wdir: str
     uncached: tuple[re.Pattern[str], ...]  # out paths (relative to wdir) declared cache: false
+    outs: tuple[tuple[str, bool], ...] | None  # (path relative to wdir, cached); None: unresolved
 
 
-def _uncached(definition: dict[str, Any], context: dict[str, Any]) -> tuple[re.Pattern[str], ...]:
+def _declared(
+    definition: dict[str, Any], context: dict[str, Any]
+) -> tuple[tuple[re.Pattern[str], ...], tuple[tuple[str, bool], ...] | None]:
+    """The stage's outputs (outs, metrics, plots) and the patterns of its uncached ones."""
     patterns = []
+    outs: list[tuple[str, bool]] | None = []
     for key in ("outs", "metrics", "plots"):
         for entry in definition.get(key) or []:
-            if not isinstance(entry, dict):
+            if not isinstance(entry, str | dict):
                 continue
-            for path, flags in entry.items():
-                if isinstance(flags, dict) and flags.get("cache") is False:
-                    text = _interpolate(str(path), context)
-                    if text is not None:
-                        patterns.append(re.compile(re.escape(posixpath.normpath(text))))
-                    else:  # a template we cannot resolve: any value of it
-                        pieces = _VAR.split(str(path))
-                        literal = [
-                            re.escape(p) if i % 2 == 0 else ".+" for i, p in enumerate(pieces)
-                        ]
-                        patterns.append(re.compile("".join(literal)))
-    return tuple(patterns)
+            items = [(entry, {})] if isinstance(entry, str) else entry.items()
+            for path, flags in items:
+                cached = not (isinstance(flags, dict) and flags.get("cache") is False)
+                text = _interpolate(str(path), context)
+                if text is None:
+                    outs = None  # a template we cannot resolve: the lock's paths are used
+                elif outs is not None:
+                    outs.append((posixpath.normpath(text), cached))
+                if cached:
+                    continue
+                if text is not None:
+                    patterns.append(re.compile(re.escape(posixpath.normpath(text))))
+                else:  # any value of the template
+                    pieces = _VAR.split(str(path))
+                    literal = [re.escape(p) if i % 2 == 0 else ".+" for i, p in enumerate(pieces)]
+                    patterns.append(re.compile("".join(literal)))
+    return tuple(patterns), tuple(outs) if outs is not None else None
 
 
 def _stage_defs(document: Any) -> dict[str, _StageDef]:
@@ -172,8 +182,9 @@ def _stage_defs(document: Any) -> dict[str, _StageDef]:
         generated = list(_generated(str(name), definition))
         for stage, context in generated or [(str(name), {})]:
             full = {**variables, **context}
-            wdir = _interpolate(str(body.get("wdir") or ""), full) or ""
-            defs[stage] = _StageDef(wdir=wdir, uncached=_uncached(body, full))
+            wdir = _interpolate(str(body.get("wdir") or ""), full)
+            uncached, outs = _declared(body, full)
+            defs[stage] = _StageDef(wdir or "", uncached, outs if wdir is not None else None)
     return defs
 
 
@@ -184,34 +195,61 @@ def _named(paths: list[str], name: str) -> list[str]:
     return [p for p in paths if posixpath.basename(p) == name]
 
 
-def _locks(
+def _outputs(
+    folder: str, name: str, definition: _StageDef, entry: dict[str, Any]
+) -> list[DataVersion]:
+    """A stage's outputs as DVC's index has them: declared in dvc.yaml, hashed in dvc.lock
+    (an output never produced has no hash, and DVC still lists it)."""
+    wdir = join(folder, definition.wdir)
+    source = f"{join(folder, 'dvc.lock')}:{name}"
+    locked = {
+        posixpath.normpath(str(out["path"])): out
+        for out in entry.get("outs") or []
+        if isinstance(out, dict) and "path" in out
+    }
+    if definition.outs is None:
+        return [
+            version(
+                join(wdir, path),
+                out,
+                source,
+                cache=not any(p.fullmatch(path) for p in definition.uncached),
+            )
+            for path, out in locked.items()
+        ]
+    return [
+        version(join(wdir, path), locked.get(path, {}), source, cache=cached)
+        for path, cached in definition.outs
+    ]
+
+
+def _pipelines(
     tree: Files, listing: list[str], parse: Parse
-) -> Iterator[tuple[LockStage, list[DataVersion]]]:
-    for lock_path in _named(listing, "dvc.lock"):
-        raw = tree.read(lock_path)
+) -> Iterator[tuple[list[LockStage], list[DataVersion]]]:
+    """Per dvc.yaml: the stages of its dvc.lock and the outputs of its stages."""
+    for yaml_path in _named(listing, "dvc.yaml"):
+        raw = tree.read(yaml_path)
         if raw is None:
             continue
-        folder = posixpath.dirname(lock_path)
-        lock = parse(raw, lock_path) or {}
-        yaml_raw = tree.read(join(folder, "dvc.yaml"))
-        defs = _stage_defs(parse(yaml_raw, join(folder, "dvc.yaml"))) if yaml_raw else {}
-        stages = lock.get("stages") if isinstance(lock, dict) else None
-        for name, entry in (stages or {}).items():
-            if not isinstance(entry, dict):
-                continue
-            definition = defs.get(str(name), _StageDef("", ()))
-            wdir = join(folder, definition.wdir)
-            address = str(name) if not folder else f"{folder}/dvc.yaml:{name}"
-            stage = LockStage(name=address, lock=entry, folder=folder, wdir=wdir)
-            source = f"{join(folder, 'dvc.lock')}:{name}"
-            outs = []
-            for out in entry.get("outs") or []:
-                if not isinstance(out, dict) or "path" not in out:
-                    continue
-                declared = posixpath.normpath(str(out["path"]))
-                cached = not any(p.fullmatch(declared) for p in definition.uncached)
-                outs.append(version(join(wdir, declared), out, source, cache=cached))
-            yield stage, outs
+        folder = posixpath.dirname(yaml_path)
+        document = parse(raw, yaml_path) or {}
+        defs = _stage_defs(document)
+        lock_raw = tree.read(join(folder, "dvc.lock"))
+        lock = parse(lock_raw, join(folder, "dvc.lock")) if lock_raw else None
+        locked = lock.get("stages") if isinstance(lock, dict) else None
+        entries = {str(k): v for k, v in (locked or {}).items() if isinstance(v, dict)}
+        declared = document.get("stages") if isinstance(document, dict) else None
+        stages, outputs = [], []
+        for name, entry in entries.items():
+            definition = defs.get(name, _StageDef("", (), None))
+            address = name if not folder else f"{folder}/dvc.yaml:{name}"
+            stages.append(LockStage(address, entry, folder, join(folder, definition.wdir)))
+            if name not in defs and isinstance(declared, dict) and name.split("@")[0] in declared:
+                # a generated stage named in a way not foreseen here: trust its lock entry
+                outputs += _outputs(folder, name, definition, entry)
+        for name, definition in defs.items():
+            outputs += _outputs(folder, name, definition, entries.get(name, {}))
+        yield stages, outputs
 
 
 def _dvc_files(tree: Files, listing: list[str], parse: Parse) -> Iterator[DataVersion]:
@@ -250,8 +288,8 @@ def read(tree: Files, parse: Parse) -> tuple[list[LockStage], list[DataVersion]]
     stages: list[LockStage] = []
     outputs: list[DataVersion] = []
     listing = tree.files("")  # one listing of the revision (a working tree is walked once)
-    for stage, outs in _locks(tree, listing, parse):
-        stages.append(stage)
+    for lock_stages, outs in _pipelines(tree, listing, parse):
+        stages.extend(lock_stages)
         outputs.extend(outs)
     outputs.extend(_dvc_files(tree, listing, parse))
     return stages, outputs

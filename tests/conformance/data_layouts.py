@@ -324,6 +324,25 @@ def manifest_missing(p: Project) -> None:
     (p.path / ".dvc" / "cache" / "files" / "md5" / digest[:2] / digest[2:]).unlink()
 
 
+def unrun(p: Project) -> None:
+    """A stage added (`dvc stage add`) but never run, and an out dropped from dvc.yaml."""
+    p.write(
+        "dvc.yaml",
+        """\
+stages:
+  make:
+    cmd: echo 1 > kept.txt && echo 2 > dropped.txt
+    outs: [kept.txt, dropped.txt]
+""",
+    )
+    p.dvc("repro", "-q")
+    p.commit("A")
+    text = (p.path / "dvc.yaml").read_text(encoding="utf-8")
+    p.write("dvc.yaml", text.replace("[kept.txt, dropped.txt]", "[kept.txt]"))
+    p.dvc("stage", "add", "-q", "-n", "later", "-o", "later.txt", "-o", "later_dir", "echo later")
+    p.commit("B")
+
+
 LAYOUTS: dict[str, Callable[[Project], None]] = {
     "dvc-only": dvc_only,
     "moved": moved,
@@ -331,6 +350,7 @@ LAYOUTS: dict[str, Callable[[Project], None]] = {
     "templated": templated,
     "monorepo": monorepo,
     "manifest-missing": manifest_missing,
+    "unrun": unrun,
 }
 
 

@@ -127,11 +127,16 @@ stages:
     )
     stages, outputs = read(tree, _parse)
     assert [s.name for s in stages] == ["sub/dvc.yaml:each@a", "sub/dvc.yaml:grid@cnn-0.1"]
-    assert {(o.path, o.cache, o.isdir, o.source) for o in outputs} == {
-        ("sub/a/out.txt", True, False, "sub/dvc.lock:each@a"),
-        ("sub/a/note.txt", False, False, "sub/dvc.lock:each@a"),
-        ("sub/g/cnn", False, True, "sub/dvc.lock:grid@cnn-0.1"),
-        ("data/images", True, True, "data/raw.dvc"),
+    # stages declared but never run (each@b, grid@mlp-0.1) have outputs without a hash,
+    # which `dvc diff` lists too
+    assert {(o.path, o.hash, o.cache, o.isdir, o.source) for o in outputs} == {
+        ("sub/a/out.txt", "1", True, False, "sub/dvc.lock:each@a"),
+        ("sub/a/note.txt", "2", False, False, "sub/dvc.lock:each@a"),
+        ("sub/b/out.txt", None, True, False, "sub/dvc.lock:each@b"),
+        ("sub/b/note.txt", None, False, False, "sub/dvc.lock:each@b"),
+        ("sub/g/cnn", "3.dir", False, True, "sub/dvc.lock:grid@cnn-0.1"),
+        ("sub/g/mlp", None, False, False, "sub/dvc.lock:grid@mlp-0.1"),
+        ("data/images", "4.dir", True, True, "data/raw.dvc"),
     }
 
 
