@@ -373,6 +373,12 @@ def apply(p: Project, op: Operation) -> bool:
         p.dvc("add", "-q", target.split("/")[0])
     elif what == "move" and target in tracked and not (p.path / value).exists():
         p.dvc("move", "-q", target, value)
+    elif what == "stage":  # a pipeline stage (re)declared with one out, run or not
+        out = f"{target}-{'u' if value == 'uncached' else 'c'}.txt"
+        flag = "--outs-no-cache" if value == "uncached" else "-o"
+        p.dvc("stage", "add", "-q", "--force", "-n", target, flag, out, f"date +%N > {out}")
+        if value != "unrun":
+            p.dvc("repro", "-q", "-f", target)
     elif what == "remove" and target in tracked:
         p.dvc("remove", "-q", "--outs", f"{target}.dvc")
     else:

@@ -50,6 +50,11 @@ _OPERATION = st.one_of(
     st.tuples(st.just("dir"), st.sampled_from(["d1/x", "d1/sub/y", "d2/x", "d2/z"]), _CONTENT),
     st.tuples(st.just("move"), _NAMES, st.sampled_from(["a.txt", "c.txt", "d1", "d3"])),
     st.tuples(st.just("remove"), _NAMES, st.just("")),
+    st.tuples(
+        st.just("stage"),
+        st.sampled_from(["s1", "s2"]),
+        st.sampled_from(["cached", "uncached", "unrun"]),
+    ),
 )
 
 
