@@ -1,10 +1,12 @@
 """The DVC-tracked outputs of one revision, as DVC's index holds them.
 
-Every `.dvc` file and every `dvc.lock` (beside its `dvc.yaml`, in any folder) is
-read; paths are made relative to the repository root through the file's folder
-and the stage's `wdir`, as `dvc diff` prints them. Whether an output is cached
-(`cache: false`) is declared in `dvc.yaml`, not in the lock, so it is read there,
-`foreach`/`matrix` stages included.
+Every `.dvc` file and every `dvc.yaml` (in any folder) with the `dvc.lock` beside
+it: a stage's outputs are those `dvc.yaml` declares (whether cached, too), their
+hashes those of the lock, `foreach`/`matrix` stages included. Paths are made
+relative to the repository root through the file's folder and the stage's
+`wdir`, as `dvc diff` prints them. Templating is resolved for what naming and
+paths need (`${item}`, `${key}`, top-level `vars`); where it cannot be, the
+lock's paths are taken as they are.
 """
 
 from __future__ import annotations
