@@ -59,11 +59,7 @@ def _table(header: list[str], rows: list[list[str]]) -> str:
 
 def _metrics(report: Report, precision: int, max_rows: int | None = None) -> str:
     if not report.metrics:
-        return (
-            "No metric could be read: see the notes."
-            if report.notes
-            else "No metrics declared in dvc.yaml."
-        )
+        return "No metrics declared in dvc.yaml."
     several = len({m.file for m in report.metrics}) > 1
 
     def row(m: MetricChange) -> list[str]:

@@ -154,20 +154,3 @@ def test_an_unchanged_directory_is_not_opened() -> None:
 
     assert diff([out("data", "old.dir")], [out("data", "old.dir")], manifest=manifest) == []
     assert opened == []
-
-
-def test_metrics_that_could_not_be_read_are_not_called_undeclared() -> None:
-    from mlci.report import markdown
-    from mlci.report.model import Report, Revision
-
-    def report(notes: list[str]) -> Report:
-        head = Revision("workspace", None)
-        return Report("pipeline", None, head, [], [], [], [], notes=notes)
-
-    missing = "eval/metrics.json at main (0123abcd): not in the local DVC cache; fetch it with `mlci report --pull` (or `dvc pull`)"
-    text = markdown.render(report([missing]), precision=4)
-    assert "No metrics declared" not in text and "No metric could be read" in text
-    assert (
-        "eval/metrics.json at main" in text and "0123abcd" in text and "mlci report --pull" in text
-    )
-    assert "No metrics declared in dvc.yaml." in markdown.render(report([]), precision=4)
