@@ -285,7 +285,10 @@ def _saved_report(source: Path, report_id: str) -> Report:
     "--precision", type=click.IntRange(0, 12), default=None, help="Significant digits shown."
 )
 @click.option(
-    "--pull", is_flag=True, help="Fetch DVC-cached metrics and plots missing from the local cache."
+    "--pull",
+    is_flag=True,
+    help="Fetch DVC-cached metrics and plots missing from the local cache "
+    "(exit 3 when the DVC remote cannot be reached).",
 )
 @click.option("--id", "report_id", default="", help="Report id (one PR comment per id).")
 @click.option("--post", is_flag=True, help="Post (or update) the report as a pull request comment.")

@@ -6,7 +6,9 @@ import math
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from mlci.snapshot import DataVersion, Snapshot
+from mlci import data_diff
+from mlci.data_diff import DataChange, Manifest
+from mlci.snapshot import Snapshot
 
 __all__ = [
     "DataChange",
@@ -88,33 +90,20 @@ def params(
     return rows
 
 
-@dataclass
-class DataChange:
-    path: str
-    status: Status
-    base: DataVersion | None
-    head: DataVersion | None
-
-
 def data(
-    base: Snapshot | None, head: Snapshot, *, include_unchanged: bool = False
+    base: Snapshot | None,
+    head: Snapshot,
+    *,
+    manifest: Manifest | None = None,
+    include_unchanged: bool = False,
 ) -> list[DataChange]:
-    old = base.data if base else {}
-    rows = []
-    for path in sorted({*head.data, *old}):
-        b, h = old.get(path), head.data.get(path)
-        status: Status
-        if b is None:
-            status = "added"
-        elif h is None:
-            status = "deleted"
-        elif b.hash != h.hash:
-            status = "modified"
-        else:
-            status = "unchanged"
-        if include_unchanged or status != "unchanged":
-            rows.append(DataChange(path=path, status=status, base=b, head=h))
-    return rows
+    """Data versions as `dvc diff --json BASE HEAD` compares them (mlci.data_diff)."""
+    return data_diff.diff(
+        base.data.values() if base else (),
+        head.data.values(),
+        manifest=manifest,
+        include_unchanged=include_unchanged,
+    )
 
 
 @dataclass

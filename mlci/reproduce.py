@@ -9,11 +9,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from mlci import ci, config, dvc, git, hardware, run_record, tracking
+from mlci import ci, config, dvc, git, hardware, run_record, snapshot, tracking
 from mlci.api import Progress
 from mlci.errors import MlciError, ServiceError, StageFailed
 
-__all__ = ["RunResult", "read_metrics", "run"]
+__all__ = ["RunResult", "read_metrics", "read_params", "run"]
 
 
 @dataclass
@@ -38,24 +38,30 @@ def _lock_digest(root: Path, params: dict[str, Any]) -> str | None:
 
 
 def read_metrics(project: dvc.Project, progress: Progress | None = None) -> dict[str, Any]:
-    """The workspace's declared metrics, flattened with dots; `file:key` when several files."""
+    """The workspace's metrics as DVC knows them (every dvc.yaml, DVCLive's included),
+    flattened with dots; `file:key` when there are several files."""
+    try:
+        snap = snapshot.take(project.root, snapshot.WORKSPACE, None)
+    except MlciError as exc:  # the stages ran: what could not be read is a warning, not a stop
+        if progress:
+            progress.warning(exc.message)
+        return {}
     values: dict[str, Any] = {}
-    several = len(project.metrics) > 1
-    for relpath in project.metrics:
-        path = project.root / relpath
-        if not path.is_file():
-            if progress:
-                progress.warning(f"{relpath}: metrics file declared in dvc.yaml is missing")
-            continue
-        try:
-            tree = dvc.load_yaml(path, root=project.root)  # JSON is YAML
-        except MlciError as exc:
-            if progress:
-                progress.warning(exc.message)
-            continue
+    several = len(snap.metrics) > 1
+    for relpath, flat in snap.metrics.items():
         prefix = f"{relpath}:" if several else ""
-        values.update({f"{prefix}{k}": v for k, v in dvc.flatten(tree).items()})
+        values.update({f"{prefix}{k}": v for k, v in flat.items()})
+    if progress:
+        for relpath, why in snap.unavailable.items():
+            progress.warning(f"{relpath}: {why}")
     return values
+
+
+def read_params(project: dvc.Project) -> dict[str, Any]:
+    """Every param DVC knows in the workspace (`file:key` outside params.yaml); a params file
+    that a stage declares but that is missing refuses the run (exit 2) before any work."""
+    declared = project.read_params()
+    return {**declared, **snapshot.take(project.root, snapshot.WORKSPACE, None).params}
 
 
 def _tags(
@@ -151,7 +157,7 @@ def run(
     if root != cfg.root:
         cfg = config.load(root)
     project = dvc.load_project(root)
-    params = project.read_params()
+    params = read_params(project)
 
     runner = _check_runner(cfg)
     track = tracking_enabled and cfg.tracking.enabled

@@ -13,7 +13,8 @@ from typing import Any
 
 import yaml
 
-from mlci import dvc, git
+from mlci import data_versions, dvc, git
+from mlci.data_versions import DataVersion
 from mlci.errors import UsageError
 
 __all__ = ["WORKSPACE", "DataVersion", "PlotSpec", "Snapshot", "StageState", "Tree", "take"]
@@ -47,15 +48,6 @@ class Tree:
             if not any(part.startswith(".") or part in {"node_modules"} for part in rel.parts[:-1]):
                 found.append(rel.as_posix())
         return sorted(found)
-
-
-@dataclass(frozen=True)
-class DataVersion:
-    path: str
-    hash: str | None
-    size: int | None
-    files: int | None
-    source: str  # the .dvc file, or "dvc.lock:<stage>"
 
 
 @dataclass(frozen=True)
@@ -104,14 +96,11 @@ def _out_hash(entry: dict[str, Any]) -> str | None:
     return str(value) if value else None
 
 
-def _add_output(snap: Snapshot, path: str, out: dict[str, Any], source: str) -> None:
-    """One output of dvc.lock or of a .dvc file: its version, and where the cache has it."""
-    digest = _out_hash(out)
-    if digest:
-        snap.cached[path] = digest
-    snap.data[path] = DataVersion(
-        path=path, hash=digest, size=out.get("size"), files=out.get("nfiles"), source=source
-    )
+def _add_output(snap: Snapshot, out: DataVersion) -> None:
+    """One output of a dvc.lock or of a .dvc file: its version, and where the cache has it."""
+    if out.hash:
+        snap.cached[out.path] = out.hash
+    snap.data[out.path] = out
 
 
 def _lock_params(by_file: dict[str, Any]) -> dict[str, Any]:
@@ -122,35 +111,32 @@ def _lock_params(by_file: dict[str, Any]) -> dict[str, Any]:
     return flat
 
 
-def _read_lock(tree: Tree, snap: Snapshot) -> None:
-    raw = tree.read("dvc.lock")
-    if raw is None:
-        return
-    lock = _parse(raw, f"dvc.lock at {snap.rev}") or {}
-    for name, stage in (lock.get("stages") or {}).items():
-        deps = {str(d["path"]): _out_hash(d) for d in stage.get("deps") or [] if "path" in d}
-        outs = {str(o["path"]): _out_hash(o) for o in stage.get("outs") or [] if "path" in o}
-        snap.stages[str(name)] = StageState(
-            name=str(name),
-            cmd=str(stage.get("cmd", "")),
-            deps=deps,
-            params=_lock_params(stage.get("params") or {}),
-            outs=outs,
+def _read_data(tree: Tree, snap: Snapshot) -> None:
+    """Stages of every dvc.lock, and the outputs of those and of the .dvc files."""
+
+    def parse(raw: bytes, name: str) -> Any:
+        return _parse(raw, f"{name} at {snap.rev}")
+
+    stages, outputs = data_versions.read(tree, parse)
+    for stage in stages:
+        lock = stage.lock
+
+        def paths(entries: Any, wdir: str = stage.wdir) -> dict[str, str | None]:
+            return {
+                data_versions.join(wdir, str(e["path"])): _out_hash(e)
+                for e in entries or []
+                if isinstance(e, dict) and "path" in e
+            }
+
+        snap.stages[stage.name] = StageState(
+            name=stage.name,
+            cmd=str(lock.get("cmd", "")),
+            deps=paths(lock.get("deps")),
+            params=_lock_params(lock.get("params") or {}),
+            outs=paths(lock.get("outs")),
         )
-        for out in stage.get("outs") or []:
-            _add_output(snap, str(out.get("path", "")), out, f"dvc.lock:{name}")
-
-
-def _read_dvc_files(tree: Tree, snap: Snapshot) -> None:
-    for relpath in tree.files(".dvc"):
-        raw = tree.read(relpath)
-        if raw is None:
-            continue
-        document = _parse(raw, f"{relpath} at {snap.rev}") or {}
-        folder = str(Path(relpath).parent)
-        for out in document.get("outs") or []:
-            path = str(out.get("path", ""))
-            _add_output(snap, path if folder == "." else f"{folder}/{path}", out, relpath)
+    for out in outputs:
+        _add_output(snap, out)
 
 
 def _plot_specs(document: dict[str, Any]) -> list[PlotSpec]:
@@ -236,15 +222,14 @@ def take(root: Path, rev: str, sha: str | None, *, extra: tuple[str, ...] = ()) 
     raw = tree.read("dvc.yaml")
     if raw is None:
         # data tracked with `dvc add` alone, no pipeline yet
-        _read_dvc_files(tree, snap)
+        _read_data(tree, snap)
         snap.has_pipeline = False
         return snap
     document = _parse(raw, f"dvc.yaml at {rev}") or {}
     if not isinstance(document, dict):
         raise UsageError(f"dvc.yaml at {rev}: expected a mapping")
     project = dvc.project_from(root, document)
-    _read_lock(tree, snap)
-    _read_dvc_files(tree, snap)
+    _read_data(tree, snap)
     cache = _Cache(root)
 
     for file, keys in project.params.items():

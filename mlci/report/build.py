@@ -9,7 +9,8 @@ from typing import Any
 
 from mlci import ci, config, git, run_record, snapshot
 from mlci.diff import MetricChange, data, metrics, params, stages
-from mlci.errors import UsageError
+from mlci.dvc_cache import Cache
+from mlci.errors import ServiceError, UsageError
 from mlci.report.model import Plot, Report, Revision, StageRow
 
 __all__ = ["build", "default_base"]
@@ -104,6 +105,44 @@ def _run_info(state: Path, head: Revision) -> run_record.RunRecord | None:
     return None
 
 
+def _pull(root: Path, cfg: config.Config, sides: list[tuple[snapshot.Snapshot, Revision]]) -> str:
+    """Fetch the unavailable files of each side from the DVC remote; the remote, described.
+
+    A remote that cannot be reached is exit 3, named: a report without the files it
+    was asked to fetch would look like a report of a project without them.
+    """
+    from mlci import dvc
+
+    remote = dvc.resolve_remote(root, cfg.dvc.remote, cfg.dvc.embedded_remote)
+    if remote is None:
+        raise UsageError(
+            "--pull: no DVC remote to fetch from",
+            hint="configure one (`dvc remote add -d NAME URL`) or [tool.mlci.dvc] remote",
+        )
+    described = f"DVC remote '{remote.name}' ({remote.url})"
+    if not dvc.check_remote(root, remote):
+        raise ServiceError(f"--pull: {described} is unreachable: it does not exist")
+    for snap, revision in sides:
+        if snap.unavailable:
+            dvc.fetch_outputs(root, remote, revision.sha, sorted(snap.unavailable))
+    return described
+
+
+def _missing(file: str, revision: Revision, why: str, pulled_from: str) -> str:
+    """A note naming a file that could not be read, at which revision, and how to get it."""
+    if "cache" not in why:
+        return f"{file} at {revision.label}: {why}"
+    if pulled_from:
+        return (
+            f"{file} at {revision.label}: in neither the local DVC cache nor {pulled_from}; "
+            "push it from where it was produced (`dvc push`)"
+        )
+    return (
+        f"{file} at {revision.label}: not in the local DVC cache; "
+        "fetch it with `mlci report --pull` (or `dvc pull`)"
+    )
+
+
 def build(
     root: Path,
     cfg: config.Config,
@@ -126,23 +165,26 @@ def build(
 
     head_snap = take(head_rev)
     base_snap = take(base_rev) if base_rev else None
-    if pull and (head_snap.unavailable or (base_snap and base_snap.unavailable)):
-        from mlci import dvc
-
-        remote = dvc.resolve_remote(root, cfg.dvc.remote, cfg.dvc.embedded_remote)
-        for snap, revision in ((head_snap, head_rev), (base_snap, base_rev)):
-            if snap and revision and snap.unavailable:
-                dvc.fetch_outputs(root, remote, revision.sha, sorted(snap.unavailable))
+    sides = [(head_snap, head_rev), *([(base_snap, base_rev)] if base_snap and base_rev else [])]
+    pulled_from = ""
+    if pull and any(snap.unavailable for snap, _rev in sides):
+        pulled_from = _pull(root, cfg, sides)
         head_snap = take(head_rev)
         base_snap = take(base_rev) if base_rev else None
-    if not head_snap.has_pipeline:
-        raise UsageError(f"no dvc.yaml at {head_rev.label}: nothing to report")
+        sides = [
+            (head_snap, head_rev),
+            *([(base_snap, base_rev)] if base_snap and base_rev else []),
+        ]
+    if not head_snap.has_pipeline and not (root / ".dvc").is_dir():
+        raise UsageError(
+            f"not a DVC project: no dvc.yaml at {head_rev.label} and no .dvc folder in {root}",
+            hint="mlci reports on DVC projects: `dvc init`, then `dvc add` or `dvc stage add`",
+        )
 
     metric_rows = metrics(base_snap, head_snap)
     notes = [
-        f"{file} at {snap.rev}: {why}"
-        for snap in (head_snap, base_snap)
-        if snap
+        _missing(file, revision, why, pulled_from)
+        for snap, revision in sides
         for file, why in snap.unavailable.items()
         if file not in extra
     ]
@@ -173,7 +215,7 @@ def build(
         head=head_rev,
         metrics=metric_rows,
         params=params(base_snap, head_snap, include_unchanged=all_params),
-        data=data(base_snap, head_snap),
+        data=data(base_snap, head_snap, manifest=Cache(root).manifest),
         stages=stage_rows,
         plots=plots,
         validation=_validation(cfg.state_path),

@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from mlci.data_diff import shown
 from mlci.diff import DataChange, MetricChange
 from mlci.report import plots, safe
 from mlci.report.model import Report
@@ -121,15 +122,20 @@ def _version(d: DataChange, side: str) -> str:
     if version is None:
         return "—"
     files = f", {version.files} files" if version.files is not None else ""
-    return f"{safe.code((version.hash or '?')[:8])} {_size(version.size)}{files}"
+    size = f" {_size(version.size)}" if version.size is not None else ""
+    return f"{safe.code((version.hash or '?')[:8])}{size}{files}"
 
 
 def _data(report: Report) -> str:
     if not report.data:
         return "No data or output changed."
-    rows = [
-        [safe.cell(d.path), d.status, _version(d, "base"), _version(d, "head")] for d in report.data
-    ]
+    rows = []
+    for d in shown(report.data):
+        if isinstance(d, tuple):
+            rows.append([safe.cell(f"… {d[1]} more in {d[0]}"), "", "", ""])
+            continue
+        path = f"{d.old_path} → {d.path}" if d.old_path else d.path
+        rows.append([safe.cell(path), d.status, _version(d, "base"), _version(d, "head")])
     return _table(["path", "status", "base", "head"], rows)
 
 

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, get_args
 
+from mlci.data_diff import DataStatus
 from mlci.diff import DataChange, MetricChange, ParamChange, StageChange, Status
 from mlci.errors import UsageError
 from mlci.snapshot import DataVersion, PlotSpec, to_json
@@ -110,6 +111,9 @@ class Report:
                     {
                         "path": d.path,
                         "status": d.status,
+                        "old_path": d.old_path,
+                        "within": d.within,
+                        "source": _source(d),
                         "base_hash": d.base.hash if d.base else None,
                         "head_hash": d.head.hash if d.head else None,
                         "base_size": d.base.size if d.base else None,
@@ -151,6 +155,12 @@ class Report:
     def validation_results(self) -> list[Result]:
         """The validation results carried by the report (rows of unreadable files have none)."""
         return [_Reader("the report").result(row, "") for row in self.validation if "kind" in row]
+
+
+def _source(change: DataChange) -> str | None:
+    """The .dvc file or `dvc.lock:stage` a data row comes from: which pipeline it is part of."""
+    version = change.head or change.base
+    return version.source if version else None
 
 
 def load(path: Path) -> Report:
@@ -269,13 +279,16 @@ class _Reader:
             files = self.integer(row.get(f"{side}_files"), f"{where}.{side}_files")
             if digest is None and size is None and files is None:
                 return None
-            return DataVersion(path=path, hash=digest, size=size, files=files, source="report")
+            source = self.optional_text(row.get("source"), f"{where}.source") or "report"
+            return DataVersion(path=path, hash=digest, size=size, files=files, source=source)
 
         return DataChange(
             path=path,
-            status=self.choice(row.get("status"), f"{where}.status", get_args(Status)),
+            status=self.choice(row.get("status"), f"{where}.status", get_args(DataStatus)),
             base=version("base"),
             head=version("head"),
+            old_path=self.optional_text(row.get("old_path"), f"{where}.old_path"),
+            within=self.optional_text(row.get("within"), f"{where}.within"),
         )
 
     def stage(self, row: dict[str, Any], where: str) -> StageRow:

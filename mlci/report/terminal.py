@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 from mlci import console
 from mlci.console import escape
+from mlci.data_diff import shown
 from mlci.report import plots
 from mlci.report.markdown import _change, _size
 from mlci.report.model import Report
@@ -77,11 +78,18 @@ def _data(report: Report) -> Table | str:
     if not report.data:
         return "[dim]No data or output changed.[/]"
     table = _table("Data and outputs", "path", "status", "base", "head")
-    for d in report.data:
+    for d in shown(report.data):
+        if isinstance(d, tuple):
+            table.add_row(escape(f"… {d[1]} more in {d[0]}"), "", "", "")
+            continue
         versions = [
-            f"{(v.hash or '?')[:8]} {_size(v.size)}" if v else "—" for v in (d.base, d.head)
+            f"{(v.hash or '?')[:8]} {_size(v.size) if v.size is not None else ''}".rstrip()
+            if v
+            else "—"
+            for v in (d.base, d.head)
         ]
-        table.add_row(escape(d.path), d.status, *versions)
+        path = f"{d.old_path} → {d.path}" if d.old_path else d.path
+        table.add_row(escape(path), d.status, *versions)
     return table
 
 
