@@ -1,7 +1,8 @@
 """Everything known about one revision: params, metrics, plots data, data versions, stages.
 
-Read from git objects and DVC's cache by hash, never through DVC itself, so a
-report costs a few file reads per revision whatever the length of history.
+Read from git objects and DVC's cache by hash (mlci.dvcproject), not through DVC's
+repository machinery, so a report costs a few file reads per revision whatever the
+length of history. Only a templated dvc.yaml brings in DVC's resolver.
 """
 
 from __future__ import annotations
@@ -13,7 +14,8 @@ from typing import Any
 
 import yaml
 
-from mlci import dvc, git
+from mlci import dvc, dvcproject, git
+from mlci.dvcproject import PlotSpec
 from mlci.errors import UsageError
 
 __all__ = ["WORKSPACE", "DataVersion", "PlotSpec", "Snapshot", "StageState", "Tree", "take"]
@@ -28,6 +30,7 @@ class Tree:
         self.root = root
         self.sha = sha
         self._git = git.CommitReader(root, sha) if sha else None
+        self._listing: list[str] | None = None
 
     def read(self, relpath: str) -> bytes | None:
         if self._git is not None:
@@ -40,7 +43,9 @@ class Tree:
 
     def files(self, suffix: str) -> list[str]:
         if self._git is not None:
-            return self._git.files(suffix)
+            if self._listing is None:  # one `git ls-tree` per revision, whoever asks
+                self._listing = self._git.files("")
+            return [name for name in self._listing if name.endswith(suffix)]
         found = []
         for path in self.root.rglob(f"*{suffix}"):
             rel = path.relative_to(self.root)
@@ -67,16 +72,6 @@ class StageState:
     outs: dict[str, str | None]
 
 
-@dataclass(frozen=True)
-class PlotSpec:
-    id: str
-    files: tuple[str, ...]
-    x: str | None
-    ys: dict[str, tuple[str, ...]]  # file -> fields
-    template: str
-    title: str
-
-
 @dataclass
 class Snapshot:
     rev: str
@@ -90,6 +85,10 @@ class Snapshot:
     files: dict[str, bytes] = field(default_factory=dict)  # plots and extra files -> raw contents
     cached: dict[str, str] = field(default_factory=dict)  # out path -> md5, from dvc.lock
     has_pipeline: bool = True
+    param_files: dict[str, dict[str, Any]] = field(default_factory=dict)  # file -> flat values
+    declared_in: dict[str, str] = field(default_factory=dict)  # params/metrics file -> dvc.yaml
+    pipelines: list[str] = field(default_factory=list)  # the dvc.yaml files read
+    problems: list[str] = field(default_factory=list)  # "file:line at rev: why" (bad input)
 
 
 def _parse(raw: bytes, name: str) -> Any:
@@ -153,132 +152,49 @@ def _read_dvc_files(tree: Tree, snap: Snapshot) -> None:
             _add_output(snap, path if folder == "." else f"{folder}/{path}", out, relpath)
 
 
-def _plot_specs(document: dict[str, Any]) -> list[PlotSpec]:
-    specs: list[PlotSpec] = []
-    for stage in (document.get("stages") or {}).values():
-        for entry in (stage or {}).get("plots") or []:
-            path, props = (entry, {}) if isinstance(entry, str) else next(iter(entry.items()))
-            props = props or {}
-            y = props.get("y")
-            ys = (y,) if isinstance(y, str) else tuple(y or ())
-            specs.append(
-                PlotSpec(
-                    id=str(path),
-                    files=(str(path),),
-                    x=props.get("x"),
-                    ys={str(path): ys},
-                    template=str(props.get("template", "linear")),
-                    title=str(props.get("title", path)),
-                )
-            )
-    for entry in document.get("plots") or []:
-        if isinstance(entry, str):
-            specs.append(PlotSpec(entry, (entry,), None, {entry: ()}, "linear", entry))
-            continue
-        plot_id, props = next(iter(entry.items()))
-        props = props or {}
-        y = props.get("y")
-        fields: dict[str, tuple[str, ...]]
-        if isinstance(y, dict):
-            fields = {str(f): tuple([v] if isinstance(v, str) else v) for f, v in y.items()}
-        else:
-            fields = {str(plot_id): (y,) if isinstance(y, str) else tuple(y or ())}
-        x = props.get("x")
-        specs.append(
-            PlotSpec(
-                id=str(plot_id),
-                files=tuple(fields),
-                x=x if isinstance(x, str) else None,
-                ys=fields,
-                template=str(props.get("template", "linear")),
-                title=str(props.get("title", plot_id)),
-            )
-        )
-    return specs
-
-
-class _Cache:
-    """DVC's local cache, read by hash: `<cache>/files/md5/ab/cdef…` (DVC 3 layout)."""
-
-    def __init__(self, root: Path) -> None:
-        self.dir = root / ".dvc" / "cache" / "files" / "md5"
-
-    def read(self, digest: str) -> bytes | None:
-        if digest.endswith(".dir"):
-            return None
-        try:
-            return (self.dir / digest[:2] / digest[2:]).read_bytes()
-        except OSError:
-            return None
-
-
-def _read_output(tree: Tree, cache: _Cache, snap: Snapshot, relpath: str) -> bytes | None:
-    """A file at this revision: the working tree, git objects, or DVC's cache by its lock hash."""
-    raw = tree.read(relpath)
-    if raw is not None:
-        return raw
-    digest = snap.cached.get(relpath)
-    if digest:
-        raw = cache.read(digest)
-        if raw is None:
-            snap.unavailable[relpath] = (
-                f"not in the local DVC cache ({digest[:8]}); --pull fetches it"
-            )
-        return raw
-    snap.unavailable[relpath] = "not found"
-    return None
+def _problem_line(problem: dvcproject.Problem, rev: str) -> str:
+    where = f"{problem.file}:{problem.line}" if problem.line else problem.file
+    return f"{where} at {rev}: {problem.message}"
 
 
 def take(root: Path, rev: str, sha: str | None, *, extra: tuple[str, ...] = ()) -> Snapshot:
-    """The snapshot of `rev`; `sha` None means the working tree. `extra` files are read too."""
+    """The snapshot of `rev`; `sha` None means the working tree. `extra` files are read too.
+
+    Every dvc.yaml of the revision is read (mlci.dvcproject). A file DVC would reject or
+    cannot parse becomes a `problems` line, and the rest is still read.
+    """
     tree = Tree(root, sha)
     snap = Snapshot(rev=rev, sha=sha)
-    raw = tree.read("dvc.yaml")
-    if raw is None:
-        # data tracked with `dvc add` alone, no pipeline yet
-        _read_dvc_files(tree, snap)
-        snap.has_pipeline = False
-        return snap
-    document = _parse(raw, f"dvc.yaml at {rev}") or {}
-    if not isinstance(document, dict):
-        raise UsageError(f"dvc.yaml at {rev}: expected a mapping")
-    project = dvc.project_from(root, document)
+    project = dvcproject.read(root, tree)
     _read_lock(tree, snap)
     _read_dvc_files(tree, snap)
-    cache = _Cache(root)
-
-    for file, keys in project.params.items():
-        params_raw = tree.read(file)
-        if params_raw is None:
-            continue
-        values = dvc.flatten(_parse(params_raw, f"{file} at {rev}") or {})
-        if keys:
-            values = {
-                k: v
-                for k, v in values.items()
-                if any(k == d or k.startswith(d + ".") for d in keys)
-            }
+    snap.problems = [_problem_line(p, rev) for p in project.problems]
+    if not project.has_pipeline:
+        # data tracked with `dvc add` alone, no pipeline yet
+        snap.has_pipeline = False
+        return snap
+    snap.pipelines = [p.path for p in project.pipelines]
+    snap.param_files = project.params.by_file
+    for file, values in project.params.by_file.items():
         prefix = "" if file == "params.yaml" else f"{file}:"
         snap.params.update({f"{prefix}{k}": v for k, v in values.items()})
-
-    for file in project.metrics:
-        metrics_raw = _read_output(tree, cache, snap, file)
-        if metrics_raw is not None:
-            parsed = _parse(metrics_raw, f"{file} at {rev}")
-            snap.metrics[file] = dvc.flatten(parsed) if isinstance(parsed, dict) else {}
-
+    snap.metrics = project.metrics.by_file
+    snap.declared_in = {**project.params.pipeline, **project.metrics.pipeline}
+    snap.unavailable.update(project.metrics.notes)
+    files = project.files
     for file in extra:
-        if (content := _read_output(tree, cache, snap, file)) is not None:
+        if (content := files.read(file)) is not None:
             snap.files[file] = content
-
-    snap.plots = _plot_specs(document)
+        elif file not in files.missing:
+            snap.unavailable[file] = "not found"
+    snap.plots = project.plots
     for spec in snap.plots:
         for file in spec.files:
-            if (
-                file not in snap.files
-                and (data := _read_output(tree, cache, snap, file)) is not None
-            ):
+            if file not in snap.files and (data := files.read(file)) is not None:
                 snap.files[file] = data
+            elif file not in snap.files and file not in files.missing:
+                snap.unavailable[file] = "not found"
+    snap.unavailable.update(files.missing)
     return snap
 
 
