@@ -8,6 +8,7 @@ length of history. Only a templated dvc.yaml brings in DVC's resolver.
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,7 +19,17 @@ from mlci import dvc, dvcproject, git
 from mlci.dvcproject import PlotSpec
 from mlci.errors import UsageError
 
-__all__ = ["WORKSPACE", "DataVersion", "PlotSpec", "Snapshot", "StageState", "Tree", "take"]
+__all__ = [
+    "WORKSPACE",
+    "DataVersion",
+    "PlotSpec",
+    "Snapshot",
+    "StageState",
+    "Tree",
+    "from_json_value",
+    "take",
+    "to_json",
+]
 
 WORKSPACE = "workspace"
 
@@ -198,6 +209,27 @@ def take(root: Path, rev: str, sha: str | None, *, extra: tuple[str, ...] = ()) 
     return snap
 
 
+_NON_FINITE = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}
+
+
+def _finite(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(v) for v in value]
+    return value
+
+
 def to_json(value: Any) -> Any:
-    """Values as JSON can hold them (YAML may give dates and such)."""
-    return json.loads(json.dumps(value, default=str))
+    """Values as strict JSON can hold them: dates and such as text, and the floats JSON has
+    no literal for as the strings "NaN", "Infinity" and "-Infinity" (docs/report.md)."""
+    return _finite(json.loads(json.dumps(value, default=str)))
+
+
+def from_json_value(value: Any) -> Any:
+    """A metric or param value read back from mlci's JSON: "NaN" and the infinities are floats."""
+    if isinstance(value, float):
+        return value
+    return _NON_FINITE.get(value, value) if isinstance(value, str) else value

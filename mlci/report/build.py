@@ -139,7 +139,8 @@ def build(
         raise UsageError(f"no dvc.yaml at {head_rev.label}: nothing to report")
 
     metric_rows = metrics(base_snap, head_snap)
-    notes = [
+    problems = [line for snap in (head_snap, base_snap) if snap for line in snap.problems]
+    notes = problems + [
         f"{file} at {snap.rev}: {why}"
         for snap in (head_snap, base_snap)
         if snap
@@ -182,4 +183,5 @@ def build(
         run={"status": record.status, "error": record.error, "ci": record.ci} if record else None,
         notes=notes,
         all_params=all_params,
+        problems=problems,
     )
