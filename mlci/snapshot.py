@@ -100,6 +100,7 @@ class Snapshot:
     declared_in: dict[str, str] = field(default_factory=dict)  # params/metrics file -> dvc.yaml
     pipelines: list[str] = field(default_factory=list)  # the dvc.yaml files read
     problems: list[str] = field(default_factory=list)  # "file:line at rev: why" (bad input)
+    metrics_declared: bool = False  # some dvc.yaml declares a metrics file
 
 
 def _parse(raw: bytes, name: str) -> Any:
@@ -190,6 +191,7 @@ def take(root: Path, rev: str, sha: str | None, *, extra: tuple[str, ...] = ()) 
         prefix = "" if file == "params.yaml" else f"{file}:"
         snap.params.update({f"{prefix}{k}": v for k, v in values.items()})
     snap.metrics = project.metrics.by_file
+    snap.metrics_declared = bool(project.metrics.pipeline)
     snap.declared_in = {**project.params.pipeline, **project.metrics.pipeline}
     snap.unavailable.update(project.metrics.notes)
     files = project.files

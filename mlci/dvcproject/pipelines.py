@@ -97,7 +97,25 @@ def _params(entries: Any, wdir: str) -> list[tuple[str, list[str]]]:
     return [(_join(wdir, file), keys) for file, keys in merged.items()]
 
 
-def _check(document: Any) -> str | None:  # noqa: PLR0911 (one return per rule)
+def _check_stage(name: str, stage: Any) -> str | None:  # noqa: PLR0911 (one return per rule)
+    if not isinstance(stage, dict):
+        return f"stage '{name}' must be a mapping"
+    if {"foreach", "matrix"} & stage.keys():
+        if "foreach" in stage and "do" not in stage:
+            return f"stage '{name}': 'foreach' needs 'do'"
+        return None
+    extra = sorted(str(k) for k in stage if k not in _STAGE)
+    if extra:
+        return f"stage '{name}': extra keys not allowed: {', '.join(extra)}"
+    if "cmd" not in stage:
+        return f"stage '{name}': required key not provided: cmd"
+    for key in ("deps", "params", "outs", "metrics", "plots"):
+        if stage.get(key) is not None and not isinstance(stage[key], list):
+            return f"stage '{name}': '{key}' must be a list"
+    return None
+
+
+def _check(document: Any) -> str | None:
     """Why DVC's schema would reject this dvc.yaml, or None."""
     if not isinstance(document, dict):
         return "expected a mapping at the top level"
@@ -108,28 +126,25 @@ def _check(document: Any) -> str | None:  # noqa: PLR0911 (one return per rule)
     if not isinstance(stages, dict):
         return "'stages' must be a mapping of stage names"
     for name, stage in stages.items():
-        if not isinstance(stage, dict):
-            return f"stage '{name}' must be a mapping"
-        if {"foreach", "matrix"} & stage.keys():
-            if "foreach" in stage and "do" not in stage:
-                return f"stage '{name}': 'foreach' needs 'do'"
-            continue
-        extra = sorted(str(k) for k in stage if k not in _STAGE)
-        if extra:
-            return f"stage '{name}': extra keys not allowed: {', '.join(extra)}"
-        if "cmd" not in stage:
-            return f"stage '{name}': required key not provided: cmd"
+        if why := _check_stage(str(name), stage):
+            return why
     for key in ("metrics", "params", "plots"):
         if key in document and not isinstance(document[key], list):
             return f"'{key}' must be a list"
     return None
 
 
-def _line_of(text: str, needle: str) -> int | None:
-    for number, line in enumerate(text.splitlines(), 1):
-        if line.strip().startswith(needle):
-            return number
-    return None
+def _line_of(text: str, needles: list[str]) -> int | None:
+    """The line of the last of `needles`, looked for in turn (a stage, then its key)."""
+    found = None
+    lines = text.splitlines()
+    start = 0
+    for needle in needles:
+        for number in range(start, len(lines)):
+            if lines[number].strip().startswith(needle):
+                found, start = number + 1, number + 1
+                break
+    return found
 
 
 def _templated(text: str, document: dict[str, Any]) -> bool:
@@ -169,8 +184,8 @@ def read_pipeline(files: Files, path: str) -> Pipeline | Problem:
         return Problem(path, exc.line, exc.message)
     document = document if document is not None else {}
     if why := _check(document):
-        key = why.split("'")[1] if "'" in why else ""
-        return Problem(path, _line_of(text, f"{key}:") if key else None, why)
+        keys = why.split("'")[1::2]  # the stage and key it names, innermost last
+        return Problem(path, _line_of(text, [f"{k}:" for k in keys]), why)
     folder = posixpath.dirname(path)
     pipeline = Pipeline(path=path)
     if _templated(text, document):

@@ -105,6 +105,8 @@ def _parse(files: Files, path: str, values: Values) -> Any:
     raw = files.read(path)
     if raw is None:
         return None
+    if not raw.strip():
+        return {}  # DVC fails on an empty JSON file and shows nothing of an empty YAML one
     try:
         return load(path, raw)
     except ParseFailure as exc:
@@ -155,6 +157,7 @@ def read_metrics(files: Files, pipelines: list[Pipeline]) -> Values:
     for pipeline in pipelines:
         for file in pipeline.metrics:
             declared.setdefault(file, pipeline.path)
+    values.pipeline.update(declared)
     for file, pipeline_path in _expand(files, declared).items():
         values.pipeline[file] = pipeline_path
         document = _parse(files, file, values)

@@ -184,4 +184,6 @@ def build(
         notes=notes,
         all_params=all_params,
         problems=problems,
+        metrics_declared=head_snap.metrics_declared
+        or bool(base_snap and base_snap.metrics_declared),
     )

@@ -74,6 +74,14 @@ class Report:
     notes: list[str] = field(default_factory=list)  # what could not be read, and why
     all_params: bool = False
     problems: list[str] = field(default_factory=list)  # bad input (also in notes): exit 2
+    metrics_declared: bool = True  # some dvc.yaml declares metrics (read or not)
+
+    @property
+    def no_metrics_line(self) -> str:
+        """What the metrics section says when it has no row."""
+        if not self.metrics_declared:
+            return "No metrics declared in dvc.yaml."
+        return "No metric could be read: see the notes."
 
     @property
     def changed_metrics(self) -> list[MetricChange]:
