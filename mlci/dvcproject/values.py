@@ -3,7 +3,9 @@
 
 from __future__ import annotations
 
+import datetime
 import fnmatch
+import posixpath
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -114,6 +116,21 @@ def _parse(files: Files, path: str, values: Values) -> Any:
         return None
 
 
+def _reject_dates(file: str, flat: dict[str, Any], values: Values) -> None:
+    """DVC loads each dvc.yaml's params.yaml for templating, and fails on a date in it."""
+    for key, value in flat.items():
+        if isinstance(value, datetime.date):
+            values.problems.append(
+                (
+                    file,
+                    None,
+                    f"'{key}' is a date ({value}): DVC fails on the whole revision "
+                    "(\"Unsupported value of type 'date'\"); quote it to make it text",
+                )
+            )
+            return
+
+
 def read_params(files: Files, pipelines: list[Pipeline]) -> Values:
     """`dvc params show`: every stage's params, top-level `params:`, the whole root
     params.yaml, and the vars templating took from other files."""
@@ -133,11 +150,14 @@ def read_params(files: Files, pipelines: list[Pipeline]) -> Values:
             want(file, [], pipeline.path)
     if files.exists("params.yaml"):
         want("params.yaml", [], pipelines[0].path if pipelines else "")
+    contexts = {posixpath.join(p.folder, "params.yaml") for p in pipelines}
     for file, keys in _expand(files, wanted).items():
         document = _parse(files, file, values)
         if document is None:
             continue
         values.by_file[file] = flatten(_select(document, keys or []))
+        if file in contexts:
+            _reject_dates(file, flatten(document), values)
     for pipeline in pipelines:
         for file, used in pipeline.tracked_vars.items():
             if file not in wanted:
