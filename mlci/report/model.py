@@ -402,6 +402,8 @@ class _Reader:
             run={} if any(s.run for s in stages) else None,
             notes=self.texts(document.get("notes", []), "notes"),
             problems=self.texts(document.get("problems", []), "problems"),
+            # with no metric row, a note says why (declared but unreadable); none: undeclared
+            metrics_declared=bool(document.get("metrics") or document.get("notes")),
             # unchanged params are listed only with --all
             all_params=any(not p.changed for p in params),
         )
