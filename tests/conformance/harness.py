@@ -73,7 +73,8 @@ class Project:
         return done.returncode, document, done.stderr
 
     def dvc_json(self, kind: str, base: str, head: str) -> dict[str, Any]:
-        done = self.dvc(kind, "diff", base, head, "--json", check=False)
+        revisions = (base,) if head == "workspace" else (base, head)
+        done = self.dvc(kind, "diff", *revisions, "--json", check=False)
         document: dict[str, Any] = json.loads(done.stdout or "{}")
         return document
 

@@ -213,9 +213,15 @@ def test_metrics_in_cached_directory_out_and_declared_directory(tmp_path: Path) 
             """,
         )
 
-    document = agree(_two_revisions(tmp_path, write))
+    project = _two_revisions(tmp_path, write)
+    document = agree(project)
     files = {row["file"] for row in document["metrics"]}
     assert {"eval/metrics.json", "scores/more.yaml", "scores/sub/m.json"} <= files
+    # the workspace as head: files read from the working tree, as DVC reads them
+    project.write("src/m.json", '{"auc": 0.95, "new": 1}')
+    project.repro()
+    document = agree(project, "v1", "workspace")
+    assert ("eval/metrics.json", "new") in {(r["file"], r["name"]) for r in document["metrics"]}
 
 
 def test_metric_values_and_formats(tmp_path: Path) -> None:
