@@ -369,9 +369,18 @@ def report(
         for line in (posted.message, *posted.check_runs):
             console.info(line)
         ci.set_output("comment-url", posted.comment_url or "")
+    _exit_on_bad_input(result.problems)
     if check and any(not r.get("success", True) for r in result.validation):
         console.error("a validation failed (see the report)")
         sys.exit(1)
+
+
+def _exit_on_bad_input(problems: list[str]) -> None:
+    """Files DVC would reject or cannot parse: the rest was reported; exit 2 so CI sees it."""
+    for line in problems:
+        console.error(line)
+    if problems:
+        sys.exit(2)
 
 
 @cli.group()

@@ -18,10 +18,18 @@ __all__ = [
     "data",
     "metrics",
     "params",
+    "same",
     "stages",
 ]
 
 Status = Literal["added", "deleted", "modified", "unchanged"]
+
+
+def same(a: Any, b: Any) -> bool:
+    """Equal values; NaN equals NaN here (DVC lists NaN -> NaN as changed: docs/report.md)."""
+    if isinstance(a, float) and isinstance(b, float) and math.isnan(a) and math.isnan(b):
+        return True
+    return bool(a == b)
 
 
 def _number(value: Any) -> float | None:
@@ -39,10 +47,11 @@ class MetricChange:
     change: float | None
     significant: bool | None = None
     interval: tuple[float, float] | None = None
+    pipeline: str | None = None  # the dvc.yaml that declares the file
 
     @property
     def changed(self) -> bool:
-        return bool(self.base != self.head)
+        return not same(self.base, self.head)
 
 
 def metrics(base: Snapshot | None, head: Snapshot) -> list[MetricChange]:
@@ -54,7 +63,17 @@ def metrics(base: Snapshot | None, head: Snapshot) -> list[MetricChange]:
             b, h = old.get(name), new.get(name)
             nb, nh = _number(b), _number(h)
             change = nh - nb if nb is not None and nh is not None else None
-            rows.append(MetricChange(file=file, name=name, base=b, head=h, change=change))
+            rows.append(
+                MetricChange(
+                    file=file,
+                    name=name,
+                    base=b,
+                    head=h,
+                    change=change,
+                    pipeline=head.declared_in.get(file)
+                    or (base.declared_in.get(file) if base else None),
+                )
+            )
     return rows
 
 
@@ -64,10 +83,11 @@ class ParamChange:
     name: str
     base: Any
     head: Any
+    pipeline: str | None = None  # the dvc.yaml that declares the file
 
     @property
     def changed(self) -> bool:
-        return bool(self.base != self.head)
+        return not same(self.base, self.head)
 
 
 def _split(key: str) -> tuple[str, str]:
@@ -80,11 +100,21 @@ def _split(key: str) -> tuple[str, str]:
 def params(
     base: Snapshot | None, head: Snapshot, *, include_unchanged: bool = False
 ) -> list[ParamChange]:
-    old = base.params if base else {}
     rows = []
-    for key in list(dict.fromkeys([*head.params, *old])):
+    if head.param_files or (base and base.param_files):
+        before = base.param_files if base else {}
+        for file in list(dict.fromkeys([*head.param_files, *before])):
+            old, new = before.get(file, {}), head.param_files.get(file, {})
+            where = head.declared_in.get(file) or (base.declared_in.get(file) if base else None)
+            for name in list(dict.fromkeys([*new, *old])):
+                row = ParamChange(file, name, old.get(name), new.get(name), where)
+                if include_unchanged or row.changed:
+                    rows.append(row)
+        return rows
+    flat = base.params if base else {}
+    for key in list(dict.fromkeys([*head.params, *flat])):
         file, name = _split(key)
-        row = ParamChange(file=file, name=name, base=old.get(key), head=head.params.get(key))
+        row = ParamChange(file=file, name=name, base=flat.get(key), head=head.params.get(key))
         if include_unchanged or row.changed:
             rows.append(row)
     return rows

@@ -122,6 +122,21 @@ class CommitReader:
         return sorted(name for name in listing.split("\0") if name.endswith(suffix))
 
 
+def worktree_files(path: Path) -> list[str] | None:
+    """The working tree's files git tracks or would (ignored ones left out); None outside git."""
+    done = subprocess.run(
+        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+        cwd=path,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
+    if done.returncode != 0:
+        return None
+    return sorted({name for name in done.stdout.split("\0") if name and (path / name).exists()})
+
+
 def resolve(path: Path, rev: str) -> str | None:
     """The commit a revision names, or None when it does not exist here."""
     done = subprocess.run(

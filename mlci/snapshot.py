@@ -1,23 +1,36 @@
 """Everything known about one revision: params, metrics, plots data, data versions, stages.
 
-Read from git objects and DVC's cache by hash, never through DVC itself, so a
-report costs a few file reads per revision whatever the length of history.
+Read from git objects and DVC's cache by hash (mlci.dvcproject), not through DVC's
+repository machinery, so a report costs a few file reads per revision whatever the
+length of history. Only a templated dvc.yaml brings in DVC's resolver.
 """
 
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from mlci import data_versions, dvc, git
+from mlci import data_versions, dvc, dvcproject, git
 from mlci.data_versions import DataVersion
+from mlci.dvcproject import PlotSpec
 from mlci.errors import UsageError
 
-__all__ = ["WORKSPACE", "DataVersion", "PlotSpec", "Snapshot", "StageState", "Tree", "take"]
+__all__ = [
+    "WORKSPACE",
+    "DataVersion",
+    "PlotSpec",
+    "Snapshot",
+    "StageState",
+    "Tree",
+    "from_json_value",
+    "take",
+    "to_json",
+]
 
 WORKSPACE = "workspace"
 
@@ -29,6 +42,7 @@ class Tree:
         self.root = root
         self.sha = sha
         self._git = git.CommitReader(root, sha) if sha else None
+        self._listing: list[str] | None = None
 
     def read(self, relpath: str) -> bytes | None:
         if self._git is not None:
@@ -41,7 +55,9 @@ class Tree:
 
     def files(self, suffix: str) -> list[str]:
         if self._git is not None:
-            return self._git.files(suffix)
+            if self._listing is None:  # one `git ls-tree` per revision, whoever asks
+                self._listing = self._git.files("")
+            return [name for name in self._listing if name.endswith(suffix)]
         found = []
         for path in self.root.rglob(f"*{suffix}"):
             rel = path.relative_to(self.root)
@@ -59,16 +75,6 @@ class StageState:
     outs: dict[str, str | None]
 
 
-@dataclass(frozen=True)
-class PlotSpec:
-    id: str
-    files: tuple[str, ...]
-    x: str | None
-    ys: dict[str, tuple[str, ...]]  # file -> fields
-    template: str
-    title: str
-
-
 @dataclass
 class Snapshot:
     rev: str
@@ -82,6 +88,11 @@ class Snapshot:
     files: dict[str, bytes] = field(default_factory=dict)  # plots and extra files -> raw contents
     cached: dict[str, str] = field(default_factory=dict)  # out path -> md5, from dvc.lock
     has_pipeline: bool = True
+    param_files: dict[str, dict[str, Any]] = field(default_factory=dict)  # file -> flat values
+    declared_in: dict[str, str] = field(default_factory=dict)  # params/metrics file -> dvc.yaml
+    pipelines: list[str] = field(default_factory=list)  # the dvc.yaml files read
+    problems: list[str] = field(default_factory=list)  # "file:line at rev: why" (bad input)
+    metrics_declared: bool = False  # some dvc.yaml declares a metrics file
 
 
 def _parse(raw: bytes, name: str) -> Any:
@@ -139,134 +150,78 @@ def _read_data(tree: Tree, snap: Snapshot) -> None:
         _add_output(snap, out)
 
 
-def _plot_specs(document: dict[str, Any]) -> list[PlotSpec]:
-    specs: list[PlotSpec] = []
-    for stage in (document.get("stages") or {}).values():
-        for entry in (stage or {}).get("plots") or []:
-            path, props = (entry, {}) if isinstance(entry, str) else next(iter(entry.items()))
-            props = props or {}
-            y = props.get("y")
-            ys = (y,) if isinstance(y, str) else tuple(y or ())
-            specs.append(
-                PlotSpec(
-                    id=str(path),
-                    files=(str(path),),
-                    x=props.get("x"),
-                    ys={str(path): ys},
-                    template=str(props.get("template", "linear")),
-                    title=str(props.get("title", path)),
-                )
-            )
-    for entry in document.get("plots") or []:
-        if isinstance(entry, str):
-            specs.append(PlotSpec(entry, (entry,), None, {entry: ()}, "linear", entry))
-            continue
-        plot_id, props = next(iter(entry.items()))
-        props = props or {}
-        y = props.get("y")
-        fields: dict[str, tuple[str, ...]]
-        if isinstance(y, dict):
-            fields = {str(f): tuple([v] if isinstance(v, str) else v) for f, v in y.items()}
-        else:
-            fields = {str(plot_id): (y,) if isinstance(y, str) else tuple(y or ())}
-        x = props.get("x")
-        specs.append(
-            PlotSpec(
-                id=str(plot_id),
-                files=tuple(fields),
-                x=x if isinstance(x, str) else None,
-                ys=fields,
-                template=str(props.get("template", "linear")),
-                title=str(props.get("title", plot_id)),
-            )
-        )
-    return specs
-
-
-class _Cache:
-    """DVC's local cache, read by hash: `<cache>/files/md5/ab/cdef…` (DVC 3 layout)."""
-
-    def __init__(self, root: Path) -> None:
-        self.dir = root / ".dvc" / "cache" / "files" / "md5"
-
-    def read(self, digest: str) -> bytes | None:
-        if digest.endswith(".dir"):
-            return None
-        try:
-            return (self.dir / digest[:2] / digest[2:]).read_bytes()
-        except OSError:
-            return None
-
-
-def _read_output(tree: Tree, cache: _Cache, snap: Snapshot, relpath: str) -> bytes | None:
-    """A file at this revision: the working tree, git objects, or DVC's cache by its lock hash."""
-    raw = tree.read(relpath)
-    if raw is not None:
-        return raw
-    digest = snap.cached.get(relpath)
-    if digest:
-        raw = cache.read(digest)
-        if raw is None:
-            snap.unavailable[relpath] = (
-                f"not in the local DVC cache ({digest[:8]}); --pull fetches it"
-            )
-        return raw
-    snap.unavailable[relpath] = "not found"
-    return None
+def _problem_line(problem: dvcproject.Problem, rev: str) -> str:
+    where = f"{problem.file}:{problem.line}" if problem.line else problem.file
+    return f"{where} at {rev}: {problem.message}"
 
 
 def take(root: Path, rev: str, sha: str | None, *, extra: tuple[str, ...] = ()) -> Snapshot:
-    """The snapshot of `rev`; `sha` None means the working tree. `extra` files are read too."""
+    """The snapshot of `rev`; `sha` None means the working tree. `extra` files are read too.
+
+    Every dvc.yaml of the revision is read (mlci.dvcproject). A file DVC would reject or
+    cannot parse becomes a `problems` line, and the rest is still read.
+    """
     tree = Tree(root, sha)
     snap = Snapshot(rev=rev, sha=sha)
-    raw = tree.read("dvc.yaml")
-    if raw is None:
-        # data tracked with `dvc add` alone, no pipeline yet
+    project = dvcproject.read(root, tree)
+    snap.problems = [_problem_line(p, rev) for p in project.problems]
+    try:
         _read_data(tree, snap)
+    except UsageError as exc:
+        # a dvc.lock or .dvc file that does not parse; a bad dvc.yaml is named above already
+        if not project.problems:
+            snap.problems.append(exc.message)
+    if not project.has_pipeline:
+        # data tracked with `dvc add` alone, no pipeline yet
         snap.has_pipeline = False
         return snap
-    document = _parse(raw, f"dvc.yaml at {rev}") or {}
-    if not isinstance(document, dict):
-        raise UsageError(f"dvc.yaml at {rev}: expected a mapping")
-    project = dvc.project_from(root, document)
-    _read_data(tree, snap)
-    cache = _Cache(root)
-
-    for file, keys in project.params.items():
-        params_raw = tree.read(file)
-        if params_raw is None:
-            continue
-        values = dvc.flatten(_parse(params_raw, f"{file} at {rev}") or {})
-        if keys:
-            values = {
-                k: v
-                for k, v in values.items()
-                if any(k == d or k.startswith(d + ".") for d in keys)
-            }
+    snap.pipelines = [p.path for p in project.pipelines]
+    snap.param_files = project.params.by_file
+    for file, values in project.params.by_file.items():
         prefix = "" if file == "params.yaml" else f"{file}:"
         snap.params.update({f"{prefix}{k}": v for k, v in values.items()})
-
-    for file in project.metrics:
-        metrics_raw = _read_output(tree, cache, snap, file)
-        if metrics_raw is not None:
-            parsed = _parse(metrics_raw, f"{file} at {rev}")
-            snap.metrics[file] = dvc.flatten(parsed) if isinstance(parsed, dict) else {}
-
+    snap.metrics = project.metrics.by_file
+    snap.metrics_declared = bool(project.metrics.pipeline)
+    snap.declared_in = {**project.params.pipeline, **project.metrics.pipeline}
+    snap.unavailable.update(project.metrics.notes)
+    files = project.files
     for file in extra:
-        if (content := _read_output(tree, cache, snap, file)) is not None:
+        if (content := files.read(file)) is not None:
             snap.files[file] = content
-
-    snap.plots = _plot_specs(document)
+        elif file not in files.missing:
+            snap.unavailable[file] = "not found"
+    snap.plots = project.plots
     for spec in snap.plots:
         for file in spec.files:
-            if (
-                file not in snap.files
-                and (data := _read_output(tree, cache, snap, file)) is not None
-            ):
+            if file not in snap.files and (data := files.read(file)) is not None:
                 snap.files[file] = data
+            elif file not in snap.files and file not in files.missing:
+                snap.unavailable[file] = "not found"
+    snap.unavailable.update(files.missing)
     return snap
 
 
+_NON_FINITE = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}
+
+
+def _finite(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(v) for v in value]
+    return value
+
+
 def to_json(value: Any) -> Any:
-    """Values as JSON can hold them (YAML may give dates and such)."""
-    return json.loads(json.dumps(value, default=str))
+    """Values as strict JSON can hold them: dates and such as text, and the floats JSON has
+    no literal for as the strings "NaN", "Infinity" and "-Infinity" (docs/report.md)."""
+    return _finite(json.loads(json.dumps(value, default=str)))
+
+
+def from_json_value(value: Any) -> Any:
+    """A metric or param value read back from mlci's JSON: "NaN" and the infinities are floats."""
+    if isinstance(value, float):
+        return value
+    return _NON_FINITE.get(value, value) if isinstance(value, str) else value

@@ -182,7 +182,8 @@ def build(
         )
 
     metric_rows = metrics(base_snap, head_snap)
-    notes = [
+    problems = [line for snap, _rev in sides for line in snap.problems]
+    notes = problems + [
         _missing(file, revision, why, pulled_from)
         for snap, revision in sides
         for file, why in snap.unavailable.items()
@@ -224,4 +225,7 @@ def build(
         run={"status": record.status, "error": record.error, "ci": record.ci} if record else None,
         notes=notes,
         all_params=all_params,
+        problems=problems,
+        metrics_declared=head_snap.metrics_declared
+        or bool(base_snap and base_snap.metrics_declared),
     )

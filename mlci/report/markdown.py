@@ -59,7 +59,7 @@ def _table(header: list[str], rows: list[list[str]]) -> str:
 
 def _metrics(report: Report, precision: int, max_rows: int | None = None) -> str:
     if not report.metrics:
-        return "No metrics declared in dvc.yaml."
+        return report.no_metrics_line
     several = len({m.file for m in report.metrics}) > 1
 
     def row(m: MetricChange) -> list[str]:

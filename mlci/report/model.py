@@ -19,7 +19,7 @@ from typing import Any, get_args
 from mlci.data_diff import DataStatus
 from mlci.diff import DataChange, MetricChange, ParamChange, StageChange, Status
 from mlci.errors import UsageError
-from mlci.snapshot import DataVersion, PlotSpec, to_json
+from mlci.snapshot import DataVersion, PlotSpec, from_json_value, to_json
 from mlci.validate.results import Check, Result, Severity, Verdict
 
 __all__ = ["JSON_FORMAT", "Plot", "Report", "Revision", "StageRow", "load"]
@@ -74,6 +74,15 @@ class Report:
     run: dict[str, Any] | None = None  # summary of .mlci/run.json when it describes the head
     notes: list[str] = field(default_factory=list)  # what could not be read, and why
     all_params: bool = False
+    problems: list[str] = field(default_factory=list)  # bad input (also in notes): exit 2
+    metrics_declared: bool = True  # some dvc.yaml declares metrics (read or not)
+
+    @property
+    def no_metrics_line(self) -> str:
+        """What the metrics section says when it has no row."""
+        if not self.metrics_declared:
+            return "No metrics declared in dvc.yaml."
+        return "No metric could be read: see the notes."
 
     @property
     def changed_metrics(self) -> list[MetricChange]:
@@ -100,11 +109,18 @@ class Report:
                         "change": m.change,
                         "significant": m.significant,
                         "interval": list(m.interval) if m.interval else None,
+                        "pipeline": m.pipeline,
                     }
                     for m in self.metrics
                 ],
                 "params": [
-                    {"file": p.file, "name": p.name, "base": p.base, "head": p.head}
+                    {
+                        "file": p.file,
+                        "name": p.name,
+                        "base": p.base,
+                        "head": p.head,
+                        "pipeline": p.pipeline,
+                    }
                     for p in self.params
                 ],
                 "data": [
@@ -142,6 +158,7 @@ class Report:
                 "runner": self.runner,
                 "mlflow": self.mlflow,
                 "notes": self.notes,
+                "problems": self.problems,
             }
         )
         return document
@@ -168,7 +185,7 @@ def load(path: Path) -> Report:
     try:
         if path.stat().st_size > MAX_JSON_BYTES:
             raise UsageError(f"{path}: larger than {MAX_JSON_BYTES} bytes, not an mlci report")
-        # NaN and Infinity stay: a metric can be NaN, and `mlci report --format json` writes it
+        # strict JSON since mlci writes NaN as "NaN"; older reports wrote a bare NaN
         document = json.loads(path.read_text(encoding="utf-8"))
     except OSError as exc:
         raise UsageError(f"cannot read the report {path}: {exc.strerror or exc}") from None
@@ -255,19 +272,21 @@ class _Reader:
         return MetricChange(
             file=self.text(row.get("file"), f"{where}.file"),
             name=self.text(row.get("name"), f"{where}.name"),
-            base=row.get("base"),
-            head=row.get("head"),
+            base=from_json_value(row.get("base")),
+            head=from_json_value(row.get("head")),
             change=self.number(row.get("change"), f"{where}.change"),
             significant=self.flag(row.get("significant"), f"{where}.significant"),
             interval=(low, high) if low is not None and high is not None else None,
+            pipeline=self.optional_text(row.get("pipeline"), f"{where}.pipeline"),
         )
 
     def param(self, row: dict[str, Any], where: str) -> ParamChange:
         return ParamChange(
             file=self.text(row.get("file"), f"{where}.file"),
             name=self.text(row.get("name"), f"{where}.name"),
-            base=row.get("base"),
-            head=row.get("head"),
+            base=from_json_value(row.get("base")),
+            head=from_json_value(row.get("head")),
+            pipeline=self.optional_text(row.get("pipeline"), f"{where}.pipeline"),
         )
 
     def data(self, row: dict[str, Any], where: str) -> DataChange:
@@ -395,6 +414,9 @@ class _Reader:
             # the stages' runs when there are any
             run={} if any(s.run for s in stages) else None,
             notes=self.texts(document.get("notes", []), "notes"),
+            problems=self.texts(document.get("problems", []), "problems"),
+            # with no metric row, a note says why (declared but unreadable); none: undeclared
+            metrics_declared=bool(document.get("metrics") or document.get("notes")),
             # unchanged params are listed only with --all
             all_params=any(not p.changed for p in params),
         )

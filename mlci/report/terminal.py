@@ -42,7 +42,7 @@ def _table(title: str, *columns: str) -> Table:
 
 def _metrics(report: Report, precision: int) -> Table | str:
     if not report.metrics:
-        return "No metrics declared in dvc.yaml."
+        return report.no_metrics_line
     table = _table("Metrics", "metric", "base", "head", "change", "")
     several = len({x.file for x in report.metrics}) > 1
     for m in report.metrics:

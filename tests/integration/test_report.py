@@ -31,11 +31,18 @@ def test_json_diff_between_branches(history: Path) -> None:
         "change": 9.0,
         "significant": None,
         "interval": None,
+        "pipeline": "dvc.yaml",
     }
     assert metrics["nested.count"]["change"] == 0
     params = by_name(report["params"])
     assert params == {
-        "double.factor": {"file": "params.yaml", "name": "double.factor", "base": 2, "head": 3}
+        "double.factor": {
+            "file": "params.yaml",
+            "name": "double.factor",
+            "base": 2,
+            "head": 3,
+            "pipeline": "dvc.yaml",
+        }
     }
     data = {row["path"]: row for row in report["data"]}
     assert data["work/doubled.txt"]["status"] == "modified"
@@ -58,6 +65,7 @@ def test_all_params_and_workspace_head(history: Path) -> None:
         "name": "score.fail",
         "base": False,
         "head": False,
+        "pipeline": "dvc.yaml",
     }
 
 
