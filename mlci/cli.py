@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from mlci import __version__, console
+from mlci import __version__, console, interrupts
 from mlci.errors import MlciError
 
 if TYPE_CHECKING:
@@ -43,7 +43,8 @@ def handle_errors(func: F) -> F:
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
-            return func(*args, **kwargs)
+            with interrupts.handled():  # SIGINT, SIGTERM, SIGHUP: Interrupted
+                return func(*args, **kwargs)
         except MlciError as exc:
             if _show_traceback():
                 traceback.print_exc()
@@ -51,8 +52,9 @@ def handle_errors(func: F) -> F:
             if exc.hint:
                 console.info(f"hint: {exc.hint}")
             sys.exit(exc.exit_code)
-        except KeyboardInterrupt:
-            console.error("interrupted")
+        except KeyboardInterrupt as exc:
+            interrupts.ignore()
+            console.error(str(exc) if isinstance(exc, interrupts.Interrupted) else "interrupted")
             sys.exit(130)
         except (click.exceptions.Exit, click.ClickException, click.Abort):
             raise
