@@ -529,16 +529,19 @@ def _show_release(result: ReleaseResult, fmt: str) -> None:
         return
     for note in result.notes:
         console.info(note)
-    done = [f"{result.name} {result.version or ''}".strip()]
-    if result.mlflow:
-        done.append(f"MLflow {result.mlflow['name']} v{result.mlflow['version']}")
-    if result.bento:
-        done.append(f"bento {result.bento}" + (" (smoke-tested)" if result.smoke_tested else ""))
-    if result.alias:
-        done.append(f"alias {result.alias}")
-    if result.release_url:
-        done.append(f"release {result.release_url}")
-    console.success("released: " + "; ".join(done))
+    # one line per step, saying what it did: "released" only when something was made
+    marks = {"done": "[green]✓[/]", "reused": "[cyan]=[/]", "skipped": "[dim]·[/]"}
+    width = max((len(o.step) for o in result.outcomes), default=0)
+    for o in result.outcomes:
+        detail = o.detail if o.status == "done" else f"{o.status}: {o.detail}"
+        console.err().print(
+            f"  {marks[o.status]} {console.escape(o.step):<{width}}  {console.escape(detail)}"
+        )
+    what = f"{result.name} {result.version or ''}".strip()
+    if result.released:
+        console.success(f"released {what}" + (f" to {result.stage}" if result.stage else ""))
+    else:
+        console.info(f"nothing released for {result.tag}: every step was skipped or done before")
 
 
 @cli.command()
