@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from mlci import __version__, console, interrupts
+from mlci import __version__, console, interrupts, logs
 from mlci.errors import MlciError
 
 if TYPE_CHECKING:
@@ -43,7 +43,8 @@ def handle_errors(func: F) -> F:
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
-            with interrupts.handled():  # SIGINT, SIGTERM, SIGHUP: Interrupted
+            # signals raise Interrupted; library warnings go to .mlci/logs/<command>.log
+            with interrupts.handled(), logs.for_command():
                 return func(*args, **kwargs)
         except MlciError as exc:
             if _show_traceback():
@@ -99,7 +100,9 @@ def _directory() -> Path | None:
 @click.option("--no-pull", is_flag=True, help="Do not pull data and the run-cache first.")
 @click.option("--no-push", is_flag=True, help="Do not push outputs and the run-cache afterwards.")
 @click.option("--no-tracking", is_flag=True, help="Record no MLflow run.")
-@click.option("-v", "--verbose", is_flag=True, help="Show the stage commands' output.")
+@click.option(
+    "-v", "--verbose", is_flag=True, help="Show the stage commands' output and library messages."
+)
 @handle_errors
 def run(
     targets: tuple[str, ...],
@@ -574,6 +577,9 @@ def _show_release(result: ReleaseResult, fmt: str) -> None:
     default=None,
     help="GitHub token for the Release and deployment.",
 )
+@click.option(
+    "-v", "--verbose", is_flag=True, help="Show MLflow's and BentoML's messages as they come."
+)
 @format_option("terminal", "json")
 @handle_errors
 def release(
@@ -584,6 +590,7 @@ def release(
     containerize: bool,
     push_image: str | None,
     token: str | None,
+    verbose: bool,
     fmt: str,
 ) -> None:
     """Deploy the model version a registry tag names [TAG: GITHUB_REF in Actions].
