@@ -92,10 +92,35 @@ def test_json_output_stays_json(tmp_path: Path) -> None:
     assert json.loads(result.stdout)["released"] is True
 
 
+MLCI_LINES = ("› ", "  ✓ ", "  ↺ ", "  · ", "library warnings and messages: ")
+
+
+def check_only_mlci_lines(repo: Path, stderr: str) -> None:
+    """Progress steps, stage lines and mlci's own notes; a library's lines are in the log."""
+    for line in stderr.splitlines():
+        assert line.startswith(MLCI_LINES), line
+    log = repo / ".mlci" / "logs" / "run.log"
+    if log.exists():
+        assert stderr.splitlines()[-1] == (
+            "library warnings and messages: .mlci/logs/run.log (-v shows them)"
+        )
+        assert log.read_text().strip()
+
+
 def test_default_run_prints_only_mlci_lines(tmp_path: Path) -> None:
     repo = make_tiny_project(tmp_path / "tiny")
     result = mlci(repo, "run")
     assert result.returncode == 0, result.stderr
-    for line in result.stderr.splitlines():
-        # progress steps, stage lines and mlci's own notes; nothing a library printed
-        assert line.startswith(("› ", "  ✓ ", "  ↺ ", "  · ", "library warnings")), line
+    check_only_mlci_lines(repo, result.stderr)
+
+
+def test_default_run_of_the_reference_project_prints_only_mlci_lines(digits_repo: Path) -> None:
+    subprocess.run(
+        [str(BIN / "python"), "-m", "pipelines.digits.data"],
+        cwd=digits_repo,
+        check=True,
+        capture_output=True,
+    )
+    result = mlci(digits_repo, "run")
+    assert result.returncode == 0, result.stderr
+    check_only_mlci_lines(digits_repo, result.stderr)
