@@ -505,6 +505,9 @@ def _stage_commands_in_own_group() -> Iterator[None]:
     (`dvc.stage.run._run`), so a SIGINT to mlci alone did nothing and a
     terminal's Ctrl-C reached the command only. The command line is DVC's own.
     """
+    if os.name == "nt":  # no process groups: DVC's own way
+        yield
+        return
     from dvc.stage import run as stage_run
     from dvc.stage.exceptions import StageCmdFailedError
 
