@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from mlci import __version__, console
+from mlci import __version__, console, interrupts, logs
 from mlci.errors import MlciError
 
 if TYPE_CHECKING:
@@ -43,7 +43,9 @@ def handle_errors(func: F) -> F:
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
-            return func(*args, **kwargs)
+            # signals raise Interrupted; library warnings go to .mlci/logs/<command>.log
+            with interrupts.handled(), logs.for_command():
+                return func(*args, **kwargs)
         except MlciError as exc:
             if _show_traceback():
                 traceback.print_exc()
@@ -51,8 +53,9 @@ def handle_errors(func: F) -> F:
             if exc.hint:
                 console.info(f"hint: {exc.hint}")
             sys.exit(exc.exit_code)
-        except KeyboardInterrupt:
-            console.error("interrupted")
+        except KeyboardInterrupt as exc:
+            interrupts.ignore()
+            console.error(str(exc) if isinstance(exc, interrupts.Interrupted) else "interrupted")
             sys.exit(130)
         except (click.exceptions.Exit, click.ClickException, click.Abort):
             raise
@@ -97,7 +100,9 @@ def _directory() -> Path | None:
 @click.option("--no-pull", is_flag=True, help="Do not pull data and the run-cache first.")
 @click.option("--no-push", is_flag=True, help="Do not push outputs and the run-cache afterwards.")
 @click.option("--no-tracking", is_flag=True, help="Record no MLflow run.")
-@click.option("-v", "--verbose", is_flag=True, help="Show the stage commands' output.")
+@click.option(
+    "-v", "--verbose", is_flag=True, help="Show the stage commands' output and library messages."
+)
 @handle_errors
 def run(
     targets: tuple[str, ...],
@@ -539,16 +544,19 @@ def _show_release(result: ReleaseResult, fmt: str) -> None:
         return
     for note in result.notes:
         console.info(note)
-    done = [f"{result.name} {result.version or ''}".strip()]
-    if result.mlflow:
-        done.append(f"MLflow {result.mlflow['name']} v{result.mlflow['version']}")
-    if result.bento:
-        done.append(f"bento {result.bento}" + (" (smoke-tested)" if result.smoke_tested else ""))
-    if result.alias:
-        done.append(f"alias {result.alias}")
-    if result.release_url:
-        done.append(f"release {result.release_url}")
-    console.success("released: " + "; ".join(done))
+    # one line per step, saying what it did: "released" only when something was made
+    marks = {"done": "[green]✓[/]", "reused": "[cyan]=[/]", "skipped": "[dim]·[/]"}
+    width = max((len(o.step) for o in result.outcomes), default=0)
+    for o in result.outcomes:
+        detail = o.detail if o.status == "done" else f"{o.status}: {o.detail}"
+        console.err().print(
+            f"  {marks[o.status]} {console.escape(o.step):<{width}}  {console.escape(detail)}"
+        )
+    what = f"{result.name} {result.version or ''}".strip()
+    if result.released:
+        console.success(f"released {what}" + (f" to {result.stage}" if result.stage else ""))
+    else:
+        console.info(f"nothing released for {result.tag}: every step was skipped or done before")
 
 
 @cli.command()
@@ -581,6 +589,9 @@ def _show_release(result: ReleaseResult, fmt: str) -> None:
     default=None,
     help="GitHub token for the Release and deployment.",
 )
+@click.option(
+    "-v", "--verbose", is_flag=True, help="Show MLflow's and BentoML's messages as they come."
+)
 @format_option("terminal", "json")
 @handle_errors
 def release(
@@ -591,6 +602,7 @@ def release(
     containerize: bool,
     push_image: str | None,
     token: str | None,
+    verbose: bool,
     fmt: str,
 ) -> None:
     """Deploy the model version a registry tag names [TAG: GITHUB_REF in Actions].

@@ -10,6 +10,8 @@ import os
 import sys
 from typing import TYPE_CHECKING, Any, Literal
 
+from mlci import logs
+
 if TYPE_CHECKING:
     from rich.console import Console
 
@@ -30,7 +32,8 @@ def _make(stderr: bool) -> Console:
     # rich costs 20-30 ms to import: only pay for it when something is printed
     from rich.console import Console
 
-    stream = sys.stderr if stderr else sys.stdout
+    # mlci's own messages skip the stream that takes library output (mlci.logs)
+    stream = logs.terminal(sys.stderr) if stderr else sys.stdout
     # NO_COLOR: no styling at all (rich's own no_color keeps bold and dim)
     colors: Literal["auto"] | None = None if os.environ.get("NO_COLOR") else "auto"
     # soft_wrap: never break long paths or URLs across lines in logs
@@ -46,7 +49,7 @@ def out() -> Console:
 
 def err() -> Console:
     global _err
-    if _err is None or _err.file is not sys.stderr:
+    if _err is None or _err.file is not logs.terminal(sys.stderr):
         _err = _make(stderr=True)
     return _err
 

@@ -1,9 +1,10 @@
 """Every DVC call goes through here. Nothing else imports dvc.
 
 Reading declarations (dvc.yaml, dvc.lock, params files) needs only YAML, so
-`mlci report` and `mlci config` never import DVC. Pull and push run DVC in
-process; `dvc repro` runs as a child process so the stage commands' output
-can be followed line by line and the failing stage's stderr kept.
+`mlci report` and `mlci config` never import DVC. Pull, push and `dvc repro` run
+DVC in process; the stage commands' output is followed line by line and the
+failing stage's stderr kept. Each stage command runs in a process group of its
+own, which an interrupt stops as a whole (mlci.interrupts).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 import yaml
 
+from mlci import interrupts
 from mlci.errors import MlciError, ServiceError, StageFailed, UsageError
 
 if TYPE_CHECKING:
@@ -533,7 +535,12 @@ class Pipeline:
                 # data already in the workspace (say, regenerated) but not in the cache:
                 # DVC's pull would refuse to replace it; plain repro saves it to the cache
                 kwargs = {**kwargs, "pull": False}
-            with _dvc_logs(on_line) as messages, _capture_output(on_line) as tail:
+            shown = name.removesuffix(".dvc")
+            with (
+                _dvc_logs(on_line) as messages,
+                _capture_output(on_line) as tail,
+                _stopped_cleanly(stage, shown),
+            ):
                 try:
                     ret = _reproduce_stage(stage, **kwargs)
                 except Exception as exc:
@@ -547,14 +554,23 @@ class Pipeline:
             else:
                 status = "ran"
             seconds = round(time.monotonic() - started, 3)
-            run = StageRun(name=name.removesuffix(".dvc"), status=status, seconds=seconds)
+            run = StageRun(name=shown, status=status, seconds=seconds)
             stages.append(run)
             if on_stage:
                 on_stage(run)
             return ret
 
+        def after() -> str:
+            return f"after stage '{stages[-1].name}'" if stages else "before any stage started"
+
         try:
-            with _own_environment_first(), _dvc_logs(on_line):
+            with (
+                _own_environment_first(),
+                _dvc_logs(on_line),
+                interrupts.where(after),
+                interrupts.protected(),
+                _stage_commands_in_own_group(),
+            ):
                 self.repo.reproduce(
                     list(targets) or None,
                     force=force,
@@ -570,6 +586,62 @@ class Pipeline:
                 raise StageFailed(failure["stage"], str(cause), tail) from None
             raise UsageError(f"stage '{failure['stage']}': {_first_line(cause)}") from None
         return stages
+
+
+@contextmanager
+def _stage_commands_in_own_group() -> Iterator[None]:
+    """Stage commands run by `interrupts.run_group`: a process group each, stopped as a whole.
+
+    DVC starts each command with subprocess and ignores SIGINT while it runs
+    (`dvc.stage.run._run`), so a SIGINT to mlci alone did nothing and a
+    terminal's Ctrl-C reached the command only. The command line is DVC's own.
+    """
+    if os.name == "nt":  # no process groups: DVC's own way
+        yield
+        return
+    from dvc.stage import run as stage_run
+    from dvc.stage.exceptions import StageCmdFailedError
+
+    def run_command(executable: str | None, cmd: str, **kwargs: Any) -> None:
+        returncode = interrupts.run_group(stage_run._make_cmd(executable, cmd), **kwargs)
+        if returncode != 0:
+            raise StageCmdFailedError(cmd, returncode)
+
+    saved = stage_run._run
+    stage_run._run = run_command
+    try:
+        yield
+    finally:
+        stage_run._run = saved
+
+
+@contextmanager
+def _stopped_cleanly(stage: Any, name: str) -> Iterator[None]:
+    """No stage starts once a signal came; an interrupted one leaves its outputs as they were."""
+    with interrupts.where(f"before stage '{name}' started"):
+        interrupts.check()
+    try:
+        yield
+    except interrupts.Interrupted as exc:
+        exc.where = exc.where or f"during stage '{name}': its processes were stopped, nothing saved"
+        _restore_outs(stage)
+        raise
+
+
+def _restore_outs(stage: Any) -> None:
+    """After an interrupted command: its outputs as dvc.lock records them, where the cache has them.
+
+    What the command left half-written is removed, as DVC removes outputs before
+    it runs a command; persistent outputs stay as they are. The stage's entry in
+    dvc.lock was not touched, and nothing of the run went into the cache.
+    """
+    with contextlib.suppress(Exception):
+        stage.remove_outs(ignore_remove=False, force=False)
+    for out in stage.outs:
+        if out.persist or not out.use_cache or not out.hash_info:
+            continue
+        with contextlib.suppress(Exception):
+            out.checkout(allow_missing=True)
 
 
 @contextmanager
@@ -659,8 +731,13 @@ def _capture_output(on_line: Callable[[str], None] | None) -> Iterator[deque[str
     old_streams = sys.stdout, sys.stderr
     sys.stdout = open(saved[1], "w", closefd=False)  # noqa: SIM115 (closed below)
     sys.stderr = open(saved[2], "w", closefd=False)  # noqa: SIM115 (closed below)
+    wait = 10.0
     try:
         yield tail
+    except BaseException:
+        # a process that escaped the stopped group may hold a pipe open: do not wait for it
+        wait = 1.0
+        raise
     finally:
         for stream in (sys.stdout, sys.stderr):
             stream.flush()
@@ -670,7 +747,7 @@ def _capture_output(on_line: Callable[[str], None] | None) -> Iterator[deque[str
             os.dup2(copy, fd)  # drops our last copy of the pipe's write end: the reader sees EOF
             os.close(copy)
         for thread in readers:
-            thread.join(timeout=10)
+            thread.join(timeout=wait)
 
 
 def fetch_outputs(root: Path, remote: Remote | None, sha: str | None, paths: list[str]) -> int:

@@ -280,10 +280,13 @@ def create_check_run(
     return str(run.html_url)
 
 
-def upsert_release(client: Client, tag: str, name: str, body: str, assets: list[Path]) -> str:
+def upsert_release(
+    client: Client, tag: str, name: str, body: str, assets: list[Path]
+) -> tuple[str, bool]:
     """The Release of `tag` with this body and these assets; re-running updates it in place.
 
     Assets already there under the same name are kept (a tag's files do not change).
+    Returns its URL and whether it was created (else updated).
     """
     from github import UnknownObjectException
 
@@ -294,6 +297,7 @@ def upsert_release(client: Client, tag: str, name: str, body: str, assets: list[
             return None
 
     release = client._call(f"look up the release {tag}", find)
+    created = release is None
     if release is None:
         release = client._call(
             f"create the release {tag}",
@@ -320,7 +324,7 @@ def upsert_release(client: Client, tag: str, name: str, body: str, assets: list[
             )
 
         client._call(f"upload {path.name}", upload)
-    return str(release.html_url)
+    return str(release.html_url), created
 
 
 @dataclass(frozen=True)

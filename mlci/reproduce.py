@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from mlci import ci, config, dvc, git, hardware, run_record, snapshot, tracking
+from mlci import ci, config, dvc, git, hardware, interrupts, run_record, snapshot, tracking
 from mlci.api import Progress
 from mlci.errors import MlciError, ServiceError, StageFailed
 
@@ -108,20 +108,21 @@ def _track(
     progress.step(f"recording the MLflow run ({cfg.tracking_uri})")
     root = project.root
     sha = record.git.get("sha")
-    tracked = tracking.record_run(
-        cfg.tracking_uri,
-        cfg.experiment_name,
-        artifact_root=cfg.state_path / "mlartifacts",
-        run_name=f"{record.git.get('branch') or 'detached'}@{(sha or 'uncommitted')[:8]}",
-        params=params,
-        metrics=record.metrics,
-        tags=_tags(record, ci.context(), hardware.current()),
-        artifacts=[
-            *((root / m, "metrics") for m in project.metrics),
-            *((root / p, "plots") for p in project.plots if (root / p).is_file()),
-            (root / "dvc.lock", ""),
-        ],
-    )
+    with interrupts.where("while recording the MLflow run"):
+        tracked = tracking.record_run(
+            cfg.tracking_uri,
+            cfg.experiment_name,
+            artifact_root=cfg.state_path / "mlartifacts",
+            run_name=f"{record.git.get('branch') or 'detached'}@{(sha or 'uncommitted')[:8]}",
+            params=params,
+            metrics=record.metrics,
+            tags=_tags(record, ci.context(), hardware.current()),
+            artifacts=[
+                *((root / m, "metrics") for m in project.metrics),
+                *((root / p, "plots") for p in project.plots if (root / p).is_file()),
+                (root / "dvc.lock", ""),
+            ],
+        )
     record.mlflow = {**tracked.to_dict(), "ui": tracking.ui_hint(cfg.tracking_uri, tracked)}
     return False
 
@@ -191,8 +192,9 @@ def run(
 
     with dvc.Pipeline(root, remote) as pipeline:
         if remote and pull:
-            progress.step(f"pulling from DVC remote '{remote.name}' ({remote.url})")
-            pulled = pipeline.pull(run_cache=cfg.dvc.run_cache)
+            with interrupts.where(f"while pulling from DVC remote '{remote.name}'"):
+                progress.step(f"pulling from DVC remote '{remote.name}' ({remote.url})")
+                pulled = pipeline.pull(run_cache=cfg.dvc.run_cache)
             record.remote = {
                 **(record.remote or {}),
                 "pulled": pulled.fetched,
@@ -221,8 +223,9 @@ def run(
         record.metrics = read_metrics(project, progress)
         record.lock_digest = _lock_digest(root, params)
         if remote and push:
-            progress.step(f"pushing to DVC remote '{remote.name}'")
-            pushed = pipeline.push(run_cache=cfg.dvc.run_cache)
+            with interrupts.where(f"while pushing to DVC remote '{remote.name}'"):
+                progress.step(f"pushing to DVC remote '{remote.name}'")
+                pushed = pipeline.push(run_cache=cfg.dvc.run_cache)
             record.remote = {**(record.remote or {}), "pushed": pushed}
 
     reused = _track(cfg, project, params, record, previous, progress) if track else False

@@ -12,4 +12,5 @@ read -ra targets <<<"$MLCI_TARGETS"
 
 echo "run-json=${MLCI_WORKING_DIRECTORY%/}/.mlci/run.json" >>"$GITHUB_OUTPUT"
 # nothing answers a prompt in CI: DVC asks on a terminal (act gives steps one)
-mlci run "${args[@]}" "${targets[@]}" </dev/null
+# exec: a cancelled job signals the step's entry process only; mlci must be that process
+exec mlci run "${args[@]}" "${targets[@]}" </dev/null

@@ -18,4 +18,4 @@ case "$MLCI_KIND" in
 esac
 
 echo "result=${MLCI_WORKING_DIRECTORY%/}/.mlci/validation/$MLCI_KIND.json" >>"$GITHUB_OUTPUT"
-mlci validate "$MLCI_KIND" "${args[@]}" </dev/null
+exec mlci validate "$MLCI_KIND" "${args[@]}" </dev/null

@@ -20,15 +20,16 @@ import tarfile
 import tempfile
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from mlci import ci, config, dvc, git, hardware, registry, snapshot, tracking
 from mlci.errors import MlciError, ServiceError, UsageError
 from mlci.report import safe
 
 __all__ = [
+    "Outcome",
     "ReleaseResult",
     "RollbackResult",
     "auto",
@@ -37,6 +38,15 @@ __all__ = [
     "rollback",
     "tag_from_env",
 ]
+
+
+@dataclass
+class Outcome:
+    """What one step of a release did: `done`, `reused` (there already) or `skipped` (why)."""
+
+    step: str  # "MLflow", "bento", "smoke test", "image", "alias", "GitHub Release", "deployment"
+    status: Literal["done", "reused", "skipped"]
+    detail: str
 
 
 @dataclass
@@ -54,9 +64,18 @@ class ReleaseResult:
     deployment: str | None = None
     alias: str | None = None
     notes: list[str] = field(default_factory=list)
+    outcomes: list[Outcome] = field(default_factory=list)
+
+    def outcome(self, step: str, status: Literal["done", "reused", "skipped"], detail: str) -> None:
+        self.outcomes.append(Outcome(step, status, detail))
+
+    @property
+    def released(self) -> bool:
+        """Whether this run made something: a model version, a bento, a Release, an alias move."""
+        return any(o.status == "done" for o in self.outcomes)
 
     def to_dict(self) -> dict[str, Any]:
-        return dict(self.__dict__)
+        return asdict(self) | {"released": self.released}
 
 
 def tag_from_env(env: Mapping[str, str] | None = None) -> str:
@@ -245,17 +264,13 @@ def release(
         )
     artifact = registry.load(root).artifact(info.name)
     if info.action not in {"register", "assign"}:
-        result.notes.append(f"nothing to deploy for a {info.event} tag")
+        result.outcome("release", "skipped", f"a {info.event} tag deploys nothing")
         return result
     version, path = _version_of(info, artifact, tag)
     result.version, result.commit = version.version, version.commit
 
     context = ci.context(env)
     github_client = _github(token, context)
-    if github_client is None:
-        result.notes.append(
-            "no GitHub token or GITHUB_REPOSITORY: no GitHub Release or deployment recorded"
-        )
     deployment = None
     if info.action == "assign" and github_client is not None:
         from mlci import github
@@ -294,7 +309,27 @@ def release(
         deployment.status(
             "success", f"{info.name} {result.version} is {info.stage}", log_url=context.run_url
         )
+        result.outcome("deployment", "done", f"GitHub deployment to {info.stage}: success")
+    elif info.action == "assign":
+        result.outcome("deployment", "skipped", _NO_GITHUB)
     return result
+
+
+_NO_GITHUB = "no GitHub token or GITHUB_REPOSITORY"
+
+
+def _why_not_in_mlflow(cfg: config.Config) -> str:
+    if not cfg.tracking.enabled:
+        return "tracking is off ([tool.mlci.tracking] enabled = false)"
+    return "no [tool.mlci.model] loader to load the model with"
+
+
+def _why_no_smoke_test(cfg: config.Config, rows: list[list[float]]) -> str:
+    if not cfg.model.sample:
+        return "no [tool.mlci.model] sample to send"
+    if not rows:
+        return f"the sample {cfg.model.sample} has no rows"
+    return "no [tool.mlci.model] loader for the expected predictions"
 
 
 def _snapshot(root: Path, remote: dvc.Remote | None, rev: str, sha: str) -> snapshot.Snapshot:
@@ -319,12 +354,9 @@ def _release_version(
     containerize: bool,
     push_image: str | None,
 ) -> None:
-    from mlci.release import bento
-
     remote = dvc.resolve_remote(root, cfg.dvc.remote, cfg.dvc.embedded_remote)
     model_name = _model_name(cfg, info.name)
     version_tag = version.tag
-    home = cfg.state_path / "bentoml"
     with tempfile.TemporaryDirectory(prefix="mlci-release-") as scratch:
         work = Path(scratch)
         step(f"fetching {path} as of {version.commit[:8]}")
@@ -363,62 +395,149 @@ def _release_version(
                 metrics={k: v for values in head.metrics.values() for k, v in values.items()},
             )
             result.mlflow = mlflow_version.to_dict() | {"reused": mlflow_version.reused}
+            number = mlflow_version.version
+            if mlflow_version.reused:
+                already = f"{model_name} version {number} (registered for {version_tag} already)"
+                result.outcome("MLflow", "reused", already)
+            else:
+                result.outcome("MLflow", "done", f"registered {model_name} version {number}")
+        else:
+            result.outcome("MLflow", "skipped", _why_not_in_mlflow(cfg))
 
         if cfg.release.service:
-            step(f"building the bento of {cfg.release.service}")
-            bento_model = bento.save_model(
+            _bento(
+                root,
+                cfg,
+                result,
+                version,
                 model_dir,
                 model_name,
-                labels={"git_tag": version_tag.replace("@", "-at-"), "commit": version.commit[:12]},
-                metadata={"git_tag": version_tag, "commit": version.commit},
-                home=home,
+                (rows, expected),
+                work,
+                step,
+                push_image if containerize else False,
             )
-            result.bento = bento.build(
-                cfg.release.service, bento_model, root=root, home=home, name=model_name
-            )
-            if rows and expected:
-                step(f"smoke test: serving {result.bento} on 127.0.0.1")
-                with bento.serve(result.bento, home=home, feedback_store=work / "feedback") as url:
-                    bento.smoke_test(url, rows, expected)
-                result.smoke_tested = True
-            if containerize:
-                step("containerizing the bento")
-                bento.containerize(result.bento, push_image=push_image, home=home)
+        else:
+            result.outcome("bento", "skipped", "no [tool.mlci.release] service to build")
 
         if info.action == "assign" and info.stage and mlflow_version is not None:
             # a rollback may have moved it already: setting it again changes nothing
             step(f"moving the MLflow alias {info.stage} to version {mlflow_version.version}")
             tracking.set_alias(cfg.tracking_uri, model_name, info.stage, mlflow_version.version)
             result.alias = f"{model_name}@{info.stage} -> {mlflow_version.version}"
+            result.outcome("alias", "done", f"MLflow alias {result.alias}")
+        elif info.action == "assign":
+            result.outcome("alias", "skipped", "no MLflow model version to move it to")
 
         if info.action == "register" and github_client is not None:
-            from mlci import github
-
-            step(f"publishing the GitHub Release {result.tag}")
-            assets = [_archive(model_dir, work / f"{model_name}-{version.version}.tar.gz")]
-            metrics_file = work / "metrics.json"
-            metrics_file.write_text(json.dumps(head.metrics, indent=2, default=str))
-            assets.append(metrics_file)
-            if result.bento:
-                # named after the version, not the build: a re-run finds it already there
-                assets.append(
-                    bento.export(
-                        result.bento, work / f"{model_name}-{version.version}.bento", home=home
-                    )
-                )
-            body = model_card(
-                info.name,
-                version.version,
-                version.commit,
+            _publish(
+                github_client,
+                result,
+                info,
+                version,
+                model_dir,
                 head,
                 base,
-                previous.version if previous else None,
-                result.mlflow,
+                previous,
+                work,
+                cfg,
+                step,
             )
-            result.release_url = github.upsert_release(
-                github_client, result.tag, f"{info.name} {version.version}", body, assets
-            )
+        elif info.action == "register":
+            result.outcome("GitHub Release", "skipped", _NO_GITHUB)
         shutil.rmtree(work / "feedback", ignore_errors=True)
+
+
+def _publish(
+    github_client: Any,
+    result: ReleaseResult,
+    info: registry.TagInfo,
+    version: registry.Version,
+    model_dir: Path,
+    head: snapshot.Snapshot,
+    base: snapshot.Snapshot | None,
+    previous: registry.Version | None,
+    work: Path,
+    cfg: config.Config,
+    step: Callable[[str], None],
+) -> None:
+    """The GitHub Release of a registration tag: the model card, the model, metrics, the bento."""
+    from mlci.release import bento
+
+    model_name = _model_name(cfg, info.name)
+    home = cfg.state_path / "bentoml"
+    from mlci import github
+
+    step(f"publishing the GitHub Release {result.tag}")
+    assets = [_archive(model_dir, work / f"{model_name}-{version.version}.tar.gz")]
+    metrics_file = work / "metrics.json"
+    metrics_file.write_text(json.dumps(head.metrics, indent=2, default=str))
+    assets.append(metrics_file)
+    if result.bento:
+        # named after the version, not the build: a re-run finds it already there
+        assets.append(
+            bento.export(result.bento, work / f"{model_name}-{version.version}.bento", home=home)
+        )
+    body = model_card(
+        info.name,
+        version.version,
+        version.commit,
+        head,
+        base,
+        previous.version if previous else None,
+        result.mlflow,
+    )
+    result.release_url, created = github.upsert_release(
+        github_client, result.tag, f"{info.name} {version.version}", body, assets
+    )
+    done = "created" if created else "updated"
+    result.outcome("GitHub Release", "done", f"{done}: {result.release_url}")
+
+
+def _bento(
+    root: Path,
+    cfg: config.Config,
+    result: ReleaseResult,
+    version: registry.Version,
+    model_dir: Path,
+    model_name: str,
+    sample: tuple[list[list[float]], list[int]],
+    work: Path,
+    step: Callable[[str], None],
+    image: str | Literal[False] | None,
+) -> None:
+    """Build the bento; serve and smoke-test it when a sample and the expected answers exist;
+    an image of it when `image` is not False (pushed to `image` when that is a registry)."""
+    from mlci.release import bento
+
+    home = cfg.state_path / "bentoml"
+    step(f"building the bento of {cfg.release.service}")
+    bento_model = bento.save_model(
+        model_dir,
+        model_name,
+        labels={"git_tag": version.tag.replace("@", "-at-"), "commit": version.commit[:12]},
+        metadata={"git_tag": version.tag, "commit": version.commit},
+        home=home,
+    )
+    result.bento = bento.build(
+        cfg.release.service, bento_model, root=root, home=home, name=model_name
+    )
+    result.outcome("bento", "done", f"built {result.bento} ({cfg.release.service})")
+    rows, expected = sample
+    if rows and expected:
+        step(f"smoke test: serving {result.bento} on 127.0.0.1")
+        with bento.serve(result.bento, home=home, feedback_store=work / "feedback") as url:
+            bento.smoke_test(url, rows, expected)
+        result.smoke_tested = True
+        result.outcome("smoke test", "done", f"passed: {len(rows)} served predictions as expected")
+    else:
+        result.outcome("smoke test", "skipped", _why_no_smoke_test(cfg, rows))
+    if image is not False:
+        step("containerizing the bento")
+        built = bento.containerize(result.bento, push_image=image, home=home)
+        result.outcome(
+            "image", "done", f"built {built}" + (f", pushed to {image}" if image else "")
+        )
 
 
 _BUMPS = ("major", "minor", "patch")

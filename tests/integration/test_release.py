@@ -83,6 +83,13 @@ def test_registration_tag_releases_everything(
         and not result.mlflow["reused"]
     )
     assert result.smoke_tested and result.bento
+    assert {o.step: o.status for o in result.outcomes} == {
+        "MLflow": "done",
+        "bento": "done",
+        "smoke test": "done",
+        "GitHub Release": "done",
+    }
+    assert result.released
     releases = github_env.releases(REPO)
     assert [r["tag_name"] for r in releases] == ["digits@v0.0.1"]
     body = releases[0]["body"]
@@ -93,6 +100,12 @@ def test_registration_tag_releases_everything(
 
     again = api.release(released_repo, "digits@v0.0.1")
     assert again.mlflow and again.mlflow["version"] == "1" and again.mlflow["reused"]
+    outcomes = {o.step: (o.status, o.detail) for o in again.outcomes}
+    assert outcomes["MLflow"] == (
+        "reused",
+        "digits version 1 (registered for digits@v0.0.1 already)",
+    )
+    assert outcomes["GitHub Release"][1].startswith("updated: ")
     assert len(github_env.releases(REPO)) == 1  # updated, not duplicated
     assert len(github_env.assets(REPO, releases[0]["id"])) == len(assets)
 
@@ -183,6 +196,72 @@ def test_auto_releases_only_a_changed_model_whose_gates_pass(
     assert "minor bump, from the label release:minor of #12" in result.notes
     assert result.mlflow is not None and result.smoke_tested
     assert "digits@v0.1.0" in git(released_repo, "tag", "--list")
+
+
+# --- what `mlci release` says it did: each step, "released" only when it was ---------
+
+
+def _dvc_model_repo(path: Path) -> Path:
+    """A DVC-tracked model `m` registered as m@v0.0.1; no loader, no service: nothing to build."""
+    from tests.conftest import BIN, sh
+
+    path.mkdir(parents=True)
+    git(path, "init", "-q", "-b", "main")
+    sh(str(BIN / "dvc"), "init", "-q", cwd=path)
+    (path / "m.pkl").write_text("a model\n")
+    sh(str(BIN / "dvc"), "add", "-q", "m.pkl", cwd=path)
+    (path / "dvc.yaml").write_text("artifacts:\n  m:\n    type: model\n    path: m.pkl\n")
+    (path / "pyproject.toml").write_text("[tool.mlci]\n")
+    commit_all(path, "a model")
+    api.register(path, "m")
+    return path
+
+
+def test_release_with_nothing_to_do_never_says_released(tmp_path: Path) -> None:
+    repo = _dvc_model_repo(tmp_path / "m")
+    result = CliRunner().invoke(cli, ["-C", str(repo), "release", "m@v0.0.1"])
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert (
+        "  · MLflow          skipped: no [tool.mlci.model] loader to load the model with" in lines
+    )
+    assert "  · bento           skipped: no [tool.mlci.release] service to build" in lines
+    assert "  · GitHub Release  skipped: no GitHub token or GITHUB_REPOSITORY" in lines
+    assert lines[-1] == ("nothing released for m@v0.0.1: every step was skipped or done before")
+    assert not any(line.startswith("released") for line in lines)
+
+    as_json = CliRunner().invoke(cli, ["-C", str(repo), "release", "m@v0.0.1", "--format", "json"])
+    document = json.loads(as_json.stdout)
+    assert document["released"] is False
+    assert [o["status"] for o in document["outcomes"]] == ["skipped"] * 3
+
+
+def test_release_says_the_github_release_was_created_then_updated(
+    tmp_path: Path, github_env: GitHubStandin
+) -> None:
+    repo = _dvc_model_repo(tmp_path / "m")
+    github_env.add_commit(REPO, git(repo, "rev-parse", "HEAD"), branch="main")
+    first = CliRunner().invoke(cli, ["-C", str(repo), "release", "m@v0.0.1"])
+    assert first.exit_code == 0, first.output
+    (release,) = github_env.releases(REPO)
+    assert f"  ✓ GitHub Release  created: {release['html_url']}" in first.output.splitlines()
+    assert first.output.splitlines()[-1] == "released m v0.0.1"
+    again = CliRunner().invoke(cli, ["-C", str(repo), "release", "m@v0.0.1"])
+    assert f"  ✓ GitHub Release  updated: {release['html_url']}" in again.output.splitlines()
+
+
+def test_a_stage_tag_without_mlflow_says_the_alias_was_not_moved(
+    tmp_path: Path, github_env: GitHubStandin
+) -> None:
+    repo = _dvc_model_repo(tmp_path / "m")
+    github_env.add_commit(REPO, git(repo, "rev-parse", "HEAD"), branch="main")
+    tag = api.promote(repo, "m", "v0.0.1", "dev")
+    result = api.release(repo, tag)
+    outcomes = {o.step: (o.status, o.detail) for o in result.outcomes}
+    assert outcomes["alias"] == ("skipped", "no MLflow model version to move it to")
+    assert outcomes["deployment"] == ("done", "GitHub deployment to dev: success")
+    assert "GitHub Release" not in outcomes
+    assert result.released
 
 
 # --- rollback: the tag, the MLflow alias and a deployment, or nothing -----------------
