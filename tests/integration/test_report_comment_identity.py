@@ -20,7 +20,7 @@ import pytest
 from mlci import api
 from mlci.report.model import Report
 from tests.conftest import BIN, ROOT, git
-from tests.github_identities import APP, HUMAN, PAT, TOKEN_KINDS, TokenKind
+from tests.github_identities import APP, GITHUB_TOKEN, HUMAN, PAT, TOKEN_KINDS, TokenKind
 from tests.github_standin import GitHubStandin, make_event
 
 REPO = "octo-org/digits"
@@ -225,3 +225,15 @@ def test_an_installation_token_racing_in_processes(pull: PullRequest, tmp_path: 
     assert len(pull.writes("POST")) == 2, "the race did not happen"
     (comment,) = pull.reports()
     assert comment["user"]["login"] == APP.login
+
+
+def test_a_switch_from_github_token_to_an_app_keeps_the_comment(pull: PullRequest) -> None:
+    """An installation cannot learn which app it is: any app's bot comment with the marker
+    at its start is the report's, so a repository moving to an App token keeps its comment."""
+    pull.post(GITHUB_TOKEN)
+    (first,) = pull.comments()
+    assert pull.post(APP).startswith("report updated on #7")
+    (comment,) = pull.comments()
+    assert comment["id"] == first["id"]
+    _assert_author(comment, GITHUB_TOKEN)
+    assert "History (1 earlier runs)" in str(comment["body"])
