@@ -177,6 +177,18 @@ def _project(path: Path | None) -> tuple[Path, config.Config]:
     return root, (cfg if root == cfg.root else config.load(root))
 
 
+def _workspace_revision(root: Path) -> tuple[str | None, bool]:
+    """HEAD's commit and whether tracked files differ from it: what a validation is made for."""
+    from mlci import git
+    from mlci.errors import UsageError
+
+    try:
+        head = git.head(root)
+    except UsageError:  # not a git checkout: the results belong to no revision
+        return None, False
+    return head.sha, head.dirty
+
+
 def validate_data(
     path: Path | None = None,
     *,
@@ -198,7 +210,9 @@ def validate_data(
         return empty
     base_rev = base if base is not None else default_base(root, ci.context())
     base_sha = git.resolve(root, base_rev) if base_rev else None
+    made_for = _workspace_revision(root)  # the workspace's files are validated
     result = data.validate(root, cfg, names=names, docs=docs, base_sha=base_sha)
+    result.sha, result.dirty = made_for
     results.write(cfg.state_path, result)
     return result
 
@@ -211,10 +225,15 @@ def validate_model(
     checks: bool = True,
 ) -> ValidationResult:
     """Evaluate the gates of [tool.mlci.gates] and the model checks of [tool.mlci.model]."""
+    from mlci import git
     from mlci.validate import model, results
 
     root, cfg = _project(path)
+    made_for = (
+        _workspace_revision(root) if head == "workspace" else (git.resolve(root, head), False)
+    )
     result = model.validate(root, cfg, base=base, head=head, checks=checks)
+    result.sha, result.dirty = made_for
     results.write(cfg.state_path, result)
     return result
 
@@ -311,7 +330,6 @@ def retrain(
 ) -> RetrainResult:
     """Merge new labelled data into a dataset, validate, `dvc add` + push, open a pull request."""
     from mlci import retrain as retraining
-    from mlci.validate import results
 
     root, cfg = _project(path)
     result = retraining.retrain(
@@ -326,8 +344,8 @@ def retrain(
         env=env,
         step=step,
     )
-    if result.validation is not None:
-        results.write(cfg.state_path, result.validation)
+    # the merged data's validation is the proposal's (its pull request body and JSON): the
+    # checkout's own results in .mlci/validation stay those of its revision
     return result
 
 

@@ -49,7 +49,8 @@ def _git(path: Path, *args: str, env: Mapping[str, str] | None = None, timeout: 
             text=True,
             check=False,
             timeout=timeout,
-            env={**os.environ, **env} if env else None,
+            # no optional locks: `git status` must not rewrite the index (a dry run writes nothing)
+            env={**os.environ, "GIT_OPTIONAL_LOCKS": "0", **(env or {})},
         )
     except subprocess.TimeoutExpired:
         raise ServiceError(f"git {args[0]} gave no answer in {timeout:.0f} s") from None
@@ -200,6 +201,21 @@ def default_branch(path: Path, remote: str = "origin") -> str:
 def add_worktree(path: Path, where: Path, rev: str) -> None:
     """A detached worktree of `rev` at `where`: mlci writes there, the user's checkout stays as is."""
     _git(path, "worktree", "add", "--quiet", "--detach", str(where), rev)
+
+
+def export_tree(path: Path, rev: str, where: Path) -> None:
+    """The files of `rev` at `where`, leaving the repository untouched (no worktree, no lock):
+    what a dry run reads from."""
+    import tarfile
+
+    where.mkdir(parents=True, exist_ok=True)
+    archive = where.parent / f".{where.name}.tar"
+    _git(path, "archive", "--format=tar", "-o", str(archive), rev)
+    try:
+        with tarfile.open(archive) as tar:
+            tar.extractall(where, filter="data")
+    finally:
+        archive.unlink(missing_ok=True)
 
 
 def remove_worktree(path: Path, where: Path) -> None:

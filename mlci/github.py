@@ -20,10 +20,9 @@ if TYPE_CHECKING:
     from github.IssueComment import IssueComment
     from github.Repository import Repository
 
-__all__ = ["Client", "Posted", "Pull", "create_pull", "pulls_from", "upsert_comment"]
+__all__ = ["Client", "Identity", "Posted", "Pull", "create_pull", "pulls_from", "upsert_comment"]
 
 T = TypeVar("T")
-ACTIONS_BOT = "github-actions[bot]"
 _HISTORY_START = "<!-- mlci-history -->"
 _HISTORY_END = "<!-- /mlci-history -->"
 _HEADLINE = re.compile(r"^<!-- mlci-headline -->\n(.*)$", re.MULTILINE)
@@ -34,6 +33,33 @@ class Posted:
     url: str
     created: bool
     removed_duplicates: int = 0
+
+
+@dataclass(frozen=True)
+class Identity:
+    """Who a token acts as, and so which comments are its own.
+
+    `login` names the user of a personal access token: their comments are its own.
+    None is an installation token (a workflow's GITHUB_TOKEN, a GitHub App's), which
+    GitHub does not name: no REST call lets an installation learn its bot's login, and
+    `GET /user` answers 403. Its comments are those of a GitHub App's bot account: user
+    type "Bot", made through that same app (`performed_via_github_app`, when GitHub
+    fills it, is the app whose bot the author is). No person can author such a comment,
+    whatever its text says.
+    """
+
+    login: str | None
+
+    def wrote(self, comment: IssueComment) -> bool:
+        user = comment.user
+        if user is None:  # a deleted account
+            return False
+        if self.login is not None:
+            return str(user.login).casefold() == self.login.casefold()
+        if user.type != "Bot":
+            return False
+        app = comment.performed_via_github_app
+        return app is None or f"{app.slug}[bot]".casefold() == str(user.login).casefold()
 
 
 class Client:
@@ -74,7 +100,7 @@ class Client:
         )
         self.repository = repository
         self._repo: Repository | None = None
-        self._login: str | None = None
+        self._identity: Identity | None = None
 
     def _call(self, what: str, action: Callable[[], T]) -> T:
         from github import BadCredentialsException, GithubException
@@ -103,20 +129,25 @@ class Client:
             )
         return self._repo
 
-    def login(self) -> str:
-        """Who the token is. A workflow's GITHUB_TOKEN may not read /user: it is the Actions bot."""
-        from github import GithubException
+    def identity(self) -> Identity:
+        """Who the token acts as: a person or machine user (`GET /user` names them), or an
+        installation of a GitHub App (a workflow's GITHUB_TOKEN is one), which has no user:
+        GitHub answers 403 "Resource not accessible by integration"."""
+        from github import GithubException, RateLimitExceededException
 
-        if self._login is None:
+        def ask() -> Identity:
             try:
-                self._login = str(self._github.get_user().login)
+                return Identity(str(self._github.get_user().login))
+            except RateLimitExceededException:
+                raise
             except GithubException as exc:
-                if exc.status not in (403, 404):
-                    raise ServiceError(
-                        f"GitHub answered {exc.status} when asked who the token is"
-                    ) from None
-                self._login = ACTIONS_BOT
-        return self._login
+                if exc.status in (403, 404):
+                    return Identity(None)
+                raise
+
+        if self._identity is None:
+            self._identity = self._call("ask who the token is (GET /user)", ask)
+        return self._identity
 
     def pull_for_commit(self, sha: str) -> int | None:
         pulls = self._call(
@@ -200,16 +231,24 @@ def with_history(body: str, headline: str, earlier: list[str], *, keep: int = 20
 
 
 def upsert_comment(client: Client, number: int, marker: str, body: str, headline: str) -> Posted:
-    """One comment per marker on the PR, updated in place; only our own comments are touched.
+    """One comment per marker on the PR, updated in place.
 
-    Two runs racing may both create one: afterwards each keeps the oldest and
-    deletes the rest, so exactly one remains whichever finishes last.
+    Ours: a comment whose body starts with the marker, written by the token's identity
+    (see Identity). Anyone else's comment, or one that merely quotes the marker, is never
+    edited or deleted. Two runs racing may both create one: afterwards each keeps the
+    oldest and deletes the rest, so exactly one remains whichever finishes last.
     """
-    me = client.login()
+    me = client.identity()
+    if not body.startswith(marker):
+        body = f"{marker}\n{body}"
 
     def ours() -> list[IssueComment]:
         return sorted(
-            (c for c in client.comments(number) if c.user.login == me and marker in (c.body or "")),
+            (
+                c
+                for c in client.comments(number)
+                if (c.body or "").startswith(marker) and me.wrote(c)
+            ),
             key=lambda c: c.id,
         )
 

@@ -145,10 +145,11 @@ def retrain(
     result.base = head.branch or git.default_branch(root)
     context = ci.context(env)
     token = token or context.token
+    head_sha = head.sha
     with tempfile.TemporaryDirectory(prefix="mlci-retrain-") as tmp:
         worktree = Path(tmp) / "worktree"
-        git.add_worktree(root, worktree, head.sha)
-        try:
+
+        def run() -> RetrainResult:
             return _retrain(
                 root,
                 worktree,
@@ -156,7 +157,7 @@ def retrain(
                 dataset,
                 result,
                 files,
-                head_sha=head.sha,
+                head_sha=head_sha,
                 remote=remote,
                 branch=branch,
                 push=push,
@@ -165,6 +166,13 @@ def retrain(
                 env=env,
                 step=step,
             )
+
+        if dry_run:  # a copy of HEAD's files: not even .git/worktrees is written
+            git.export_tree(root, head_sha, worktree)
+            return run()
+        git.add_worktree(root, worktree, head_sha)
+        try:
+            return run()
         finally:
             git.remove_worktree(root, worktree)
 

@@ -39,6 +39,17 @@ class RunRecord:
     format: int = FORMAT
 
     @property
+    def sha(self) -> str | None:
+        """The commit the run was made at (`git.sha`)."""
+        sha = self.git.get("sha")
+        return sha if isinstance(sha, str) else None
+
+    @property
+    def dirty(self) -> bool:
+        """Whether tracked files had uncommitted changes when it started (`git.dirty`)."""
+        return self.git.get("dirty") is True
+
+    @property
     def ran(self) -> list[str]:
         return [s.name for s in self.stages if s.status == "ran"]
 

@@ -555,7 +555,7 @@ def _error_body(status: int, message: str, errors: list[JSON] | None = None, **e
     if errors is not None:
         body["errors"] = errors
     body |= extra
-    body["documentation_url"] = DOCS_URL
+    body.setdefault("documentation_url", DOCS_URL)
     body["status"] = str(status)
     return body
 
@@ -1502,8 +1502,12 @@ class GitHubStandin:
         return _Resp(200, {"resources": resources, "rate": core})
 
     def _h_get_user(self, ctx: _Ctx) -> _Resp:
-        if ctx.account.type == "Bot":  # an installation token (GITHUB_TOKEN) has no user
-            raise _Fail(403, NOT_ACCESSIBLE)
+        if ctx.account.type == "Bot":  # an installation token (GITHUB_TOKEN, an app's) has no user
+            raise _Fail(
+                403,
+                NOT_ACCESSIBLE,
+                documentation_url=f"{DOCS_URL}/users/users#get-the-authenticated-user",
+            )
         user = self._user(ctx.account.login)
         user |= {
             "user_view_type": "private",
@@ -1690,7 +1694,10 @@ class GitHubStandin:
             "updated_at": now,
             "author_association": self._association(ctx.r, ctx.account.login),
             "reactions": _reactions(f"{api}/issues/comments/{cid}"),
-            "performed_via_github_app": None,
+            # an installation comments as its app's bot, through that app; a user's token, as the user
+            "performed_via_github_app": (
+                self._app(ctx.account) if ctx.account.type == "Bot" else None
+            ),
         }
         ctx.r.comments[cid] = comment
         ctx.r.comment_issue[cid] = issue.number

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -43,8 +44,47 @@ def _revision(root: Path, rev: str) -> Revision:
     return Revision(rev=rev, sha=git.resolve_or_fetch(root, rev))
 
 
-def _validation(state: Path) -> list[dict[str, Any]]:
+@dataclass(frozen=True)
+class _Made:
+    """The revision a report's head is: the records of `.mlci/` are used only when made for it."""
+
+    sha: str | None  # the commit (HEAD's, for the workspace)
+    label: str  # as a note names it: "HEAD def5678", "feature (def5678)"
+    workspace: bool  # the workspace: records made with uncommitted changes count
+
+    def why_not(
+        self, what: str, sha: Any, dirty: Any, fix: str, *, plural: bool = True
+    ) -> str | None:
+        """None when a record made for `sha` (`dirty`) is this revision's, else a note saying why not."""
+        does, is_, was, they = (
+            ("do", "are", "were", "they") if plural else ("does", "is", "was", "it")
+        )
+        if not isinstance(sha, str) or not sha:
+            if self.sha is None and self.workspace:  # no commit yet, either time
+                return None
+            return f"{what} {does} not say which revision {they} {was} made for: {fix}"
+        if sha != self.sha:
+            return f"{what} {is_} for {sha[:7]}, not {self.label}: {fix}"
+        if dirty is True and not self.workspace:
+            return (
+                f"{what} {was} made with uncommitted changes on top of {sha[:7]}, "
+                f"not for {self.label} itself: {fix} on a clean checkout"
+            )
+        return None
+
+
+def _made(root: Path, head: Revision) -> _Made:
+    if head.sha is None:
+        sha = git.resolve(root, "HEAD")
+        return _Made(sha, f"HEAD {sha[:7]}" if sha else "HEAD (no commit yet)", workspace=True)
+    named = head.rev if not head.sha.startswith(head.rev) else ""
+    return _Made(head.sha, f"{named} ({head.sha[:7]})" if named else head.sha[:7], workspace=False)
+
+
+def _validation(state: Path, shown: str, made: _Made) -> tuple[list[dict[str, Any]], list[str]]:
+    """The validation results made for the report's head, and a note for each that is not."""
     results: list[dict[str, Any]] = []
+    notes: list[str] = []
     folder = state / "validation"
     for path in sorted(folder.glob("*.json")) if folder.is_dir() else []:
         try:
@@ -52,10 +92,21 @@ def _validation(state: Path) -> list[dict[str, Any]]:
         except (OSError, ValueError) as exc:
             results.append({"file": path.name, "success": False, "error": f"unreadable: {exc}"})
             continue
-        if isinstance(document, dict):
+        if not isinstance(document, dict):
+            continue
+        kind = document.get("kind") if document.get("kind") in ("data", "model") else ""
+        why = made.why_not(
+            f"validation results in {shown}/validation/{path.name}",
+            document.get("sha"),
+            document.get("dirty"),
+            f"run mlci validate {kind}".rstrip(),
+        )
+        if why:
+            notes.append(why)
+        else:
             results.append({"file": path.name, **document})
     # failing first: they are what a reviewer has to read
-    return sorted(results, key=lambda r: bool(r.get("success", True)))
+    return sorted(results, key=lambda r: bool(r.get("success", True))), notes
 
 
 def _significance(
@@ -95,14 +146,20 @@ def _significance(
     return []
 
 
-def _run_info(state: Path, head: Revision) -> run_record.RunRecord | None:
+def _run_info(
+    state: Path, shown: str, made: _Made
+) -> tuple[run_record.RunRecord | None, list[str]]:
     record = run_record.read(state)
     if record is None:
-        return None
-    # a run describes the workspace it ran in, or the commit it ran at
-    if head.sha is None or record.git.get("sha") == head.sha:
-        return record
-    return None
+        return None, []
+    why = made.why_not(
+        f"the run record {shown}/{run_record.FILENAME}",
+        record.sha,
+        record.dirty,
+        "run mlci run",
+        plural=False,
+    )
+    return (None, [why]) if why else (record, [])
 
 
 def _pull(root: Path, cfg: config.Config, sides: list[tuple[snapshot.Snapshot, Revision]]) -> str:
@@ -191,7 +248,11 @@ def build(
     ]
     notes += _significance(cfg, base_snap, head_snap, metric_rows)
 
-    record = _run_info(cfg.state_path, head_rev)
+    made = _made(root, head_rev)
+    shown = cfg.state_dir.strip("/") or "."
+    record, record_notes = _run_info(cfg.state_path, shown, made)
+    validation, validation_notes = _validation(cfg.state_path, shown, made)
+    notes += record_notes + validation_notes
     ran = {s.name: s for s in record.stages} if record else {}
     stage_rows = []
     for change in stages(base_snap, head_snap):
@@ -219,7 +280,7 @@ def build(
         data=data(base_snap, head_snap, manifest=Cache(root).manifest),
         stages=stage_rows,
         plots=plots,
-        validation=_validation(cfg.state_path),
+        validation=validation,
         runner=record.hardware if record else None,
         mlflow=record.mlflow if record else None,
         run={"status": record.status, "error": record.error, "ci": record.ci} if record else None,

@@ -349,6 +349,8 @@ class _Reader:
             kind=self.choice(row.get("kind"), f"{where}.kind", ("data", "model")),
             checks=[self.check(c, f"{where}.checks[{i}]") for i, c in enumerate(checks)],
             extra=self.object(row.get("extra", {}), f"{where}.extra") or {},
+            sha=self.optional_text(row.get("sha"), f"{where}.sha"),
+            dirty=row.get("dirty") is True,
         )
 
     def validation(self, row: dict[str, Any], where: str) -> dict[str, Any]:

@@ -48,6 +48,10 @@ class Result:
     kind: Literal["data", "model"]
     checks: list[Check] = field(default_factory=list)
     extra: dict[str, Any] = field(default_factory=dict)  # profiles, docs path, latency figures
+    # the commit the validated files are of, and whether the workspace had uncommitted changes
+    # to tracked files: a report shows only the results of its own head revision
+    sha: str | None = None
+    dirty: bool = False
 
     @property
     def errors(self) -> list[Check]:
@@ -83,6 +87,8 @@ class Result:
             "success": self.success,
             "summary": self.summary,
             "checks": [asdict(c) for c in checks],
+            "sha": self.sha,
+            "dirty": self.dirty,
             **({"extra": self.extra} if self.extra else {}),
         }
 

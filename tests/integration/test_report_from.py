@@ -32,7 +32,9 @@ def mlci(*args: str) -> str:
 def saved(history: Path, tmp_path: Path) -> Path:
     """The feature branch's report, with a failed model gate, saved as the pr run saves it."""
     gate = Check("gates", "total", "fail", target="total", observed=27, expected="<= 20")
-    results.write(api.load_config(history).state_path, Result(kind="model", checks=[gate]))
+    feature = git(history, "rev-parse", "feature")  # the revision the results are made for
+    result = Result(kind="model", checks=[gate], sha=feature)
+    results.write(api.load_config(history).state_path, result)
     path = tmp_path / "artifact" / "report.json"
     mlci("-C", str(history), "report", "--head", "feature", "--format", "json", "-o", str(path))
     return path
