@@ -13,3 +13,11 @@ from tests.teamstack.servers import TeamStack, team_stack
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TeamStack]:
     with team_stack(tmp_path_factory.mktemp("teamstack")) as started:
         yield started
+
+
+@pytest.fixture(autouse=True)
+def _services_up(stack: TeamStack) -> None:
+    """A test that took a service away leaves it down: up again for the next one."""
+    for server in (stack.s3, stack.mlflow):
+        if server.process is None:
+            server.start()

@@ -225,36 +225,35 @@ def test_release_registers_a_signed_version_and_moves_the_alias(
 ) -> None:
     import mlflow
 
+    from mlci import api
+
     monkeypatch.setenv("MLFLOW_TRACKING_URI", stack.tracking_uri)
-    # the model's commit: runner A commits what it ran and registers it (docs/release.md)
+    monkeypatch.setenv("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+    # runner A commits what it ran; v0.0.1 registered and assigned to dev (docs/release.md)
     commit_all(runner_a, "trained")
-    ok(mlci(runner_a, "register", "digits", env=team.env))
-    ok(mlci(runner_a, "promote", "digits", "v0.0.1", "dev", env=team.env))
-    git(runner_a, "push", "-q", "--follow-tags", "origin", "main")
-    git(runner_a, "push", "-q", "origin", "--tags")
-    # the release job: a fresh checkout whose model and sample come from the S3 remote
+    api.register(runner_a, "digits")
+    stage_tag = api.promote(runner_a, "digits", "v0.0.1", "dev")
+    git(runner_a, "push", "-q", "origin", "main", "--tags")
+    # the release job: a fresh checkout whose model and sample come from the S3 remote; the
+    # stage tag's release registers the version (once) and moves the alias to it
     release = team.clone("release")
-    done = ok(mlci(release, "release", "digits@v0.0.1", "--format", "json", env=team.env))
+    done = ok(mlci(release, "release", stage_tag, "--format", "json", env=team.env))
     result = json.loads(done.stdout)
     assert result["mlflow"]["version"] == "1" and not result["mlflow"]["reused"]
+    assert result["alias"] == "digits@dev -> 1"
     assert result["bento"] is None  # [tool.mlci.release] service = "": no bento
     assert "Failed to infer the model signature" not in done.stdout + done.stderr
 
-    uri = stack.tracking_uri
-    version = mlflow.MlflowClient(tracking_uri=uri).get_model_version("digits", "1")
+    client = mlflow.MlflowClient(tracking_uri=stack.tracking_uri)
+    assert client.get_model_version_by_alias("digits", "dev").version == "1"
+    version = client.get_model_version("digits", "1")
     assert version.tags["mlci.git_tag"] == "digits@v0.0.1"
+    assert version.tags["mlci.commit"] == git(runner_a, "rev-parse", "HEAD")
     info = mlflow.models.get_model_info("models:/digits/1")
-    assert info.signature is not None
+    assert info.signature is not None and info.signature.outputs is not None
     (inputs,) = info.signature.inputs.to_dict()
     assert inputs["type"] == "tensor" and list(inputs["tensor-spec"]["shape"]) == [-1, 64]
-    assert info.signature.outputs is not None
-
-    stage_tag = git(runner_a, "tag", "--list", "digits#dev#*")
-    done = ok(mlci(release, "release", stage_tag, "--format", "json", env=team.env))
-    git(release, "fetch", "-q", "--tags")  # not needed by mlci: the tag is given
-    assert json.loads(done.stdout)["alias"] == "digits@dev -> 1"
-    alias = mlflow.MlflowClient(tracking_uri=uri).get_model_version_by_alias("digits", "dev")
-    assert alias.version == "1"
+    assert inputs["tensor-spec"]["dtype"] == "float64"
 
 
 def test_retrain_reads_feedback_from_s3(stack: TeamStack, team: Team, runner_a: Path) -> None:
@@ -399,30 +398,32 @@ def test_tracking_server_going_away_mid_run_exits_3_and_a_half_run_is_not_truste
 ) -> None:
     repo = gated_project(tmp_path / "tracking-outage", stack.s3_endpoint, "tracking")
     sha = git(repo, "rev-parse", "HEAD")
-    env = stack.client_env()
-    process = run_until_started(repo, env)
+    go = tmp_path / "go"
+    go.mkdir()
+    (go / "proceed").touch()
+    env = {**stack.client_env(), "TEAMSTACK_SIGNALS": str(go)}
+
+    # a run whose recorder died half way never finished: the next runner does not reuse it
+    ok(mlci(repo, "run", env=env))
+    (recorded,) = runs_for(stack, "tracking-outage", sha)
+    tracking_client(stack).update_run(recorded.info.run_id, status="RUNNING")
+    ok(mlci(repo, "run", env=env))
+    again = json.loads((repo / ".mlci" / "run.json").read_text())
+    assert [s["status"] for s in again["stages"]] == ["unchanged"]
+    assert again["mlflow"]["run_id"] != recorded.info.run_id
+    assert len(runs_for(stack, "tracking-outage", sha)) == 2
+
+    # the server goes away while a stage runs (the fixture in conftest.py starts it again)
+    (repo / "input.txt").write_text("tracking, changed\n")
+    changed = commit_all(repo, "new input")
+    process = run_until_started(repo, stack.client_env())
     stack.mlflow.stop()
-    try:
-        code, output = proceed(repo, process)
-    finally:
-        stack.mlflow.start()  # same port, same database: the later tests' server
+    code, output = proceed(repo, process)
     assert code == 3, output
     assert f"MLflow tracking server {stack.tracking_uri} is unreachable" in output
     assert "Traceback" not in output
-    assert not (repo / ".mlci" / "run.json").exists()
-    # the push came before the run was to be recorded: the outputs are safe in the remote
-    assert any(
-        k.startswith("tracking-outage/runs/")
-        for k in keys(stack.s3_endpoint, servers.DVC_BUCKET, "tracking-outage/")
-    )
-
-    ok(mlci(repo, "run", env=env))
-    first = json.loads((repo / ".mlci" / "run.json").read_text())
-    (recorded,) = runs_for(stack, "tracking-outage", sha)
-    assert recorded.info.run_id == first["mlflow"]["run_id"]
-    # a run whose recorder died half way never finished: the next run does not reuse it
-    tracking_client(stack).update_run(recorded.info.run_id, status="RUNNING")
-    ok(mlci(repo, "run", env=env))
-    second = json.loads((repo / ".mlci" / "run.json").read_text())
-    assert second["mlflow"]["run_id"] != recorded.info.run_id
-    assert len(runs_for(stack, "tracking-outage", sha)) == 2
+    # no record of the failed run; its outputs were pushed before tracking, whole
+    assert json.loads((repo / ".mlci" / "run.json").read_text())["git"]["sha"] == sha != changed
+    md5 = out_hashes(repo)["out/result.txt"]
+    objects = keys(stack.s3_endpoint, servers.DVC_BUCKET, "tracking-outage/")
+    assert f"tracking-outage/files/md5/{md5[:2]}/{md5[2:]}" in objects
