@@ -10,7 +10,7 @@ BIN := $(VENV)/bin
 PIPQ := 2>&1 | { grep -v "is ignored: it is neither a file nor a directory" || true; }
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: help venv demo test test-fast lint bench clean
+.PHONY: help venv postgres demo test test-fast lint bench clean
 
 help:
 	@echo "make demo       install into .venv and run the reference project end to end"
@@ -33,8 +33,15 @@ demo: venv
 	$(BIN)/python -m pipelines.digits.data
 	$(BIN)/mlci run
 
-test: venv
-	$(BIN)/python -m pytest -n 2 -q
+# tests/teamstack start a PostgreSQL server from Debian's package: installed when missing
+SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
+postgres:
+	ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || { $(SUDO) apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends postgresql; }
+
+# loadgroup: the tests of one xdist_group (tests/teamstack's servers) stay on one worker
+test: venv postgres
+	$(BIN)/python -m pytest -n 2 --dist loadgroup -q
 
 test-fast: venv
 	$(BIN)/python -m pytest -q -m "not slow"

@@ -304,6 +304,7 @@ class Remote:
     name: str
     url: str
     embedded: bool = False
+    endpoint: str = ""  # an S3-compatible server's `endpointurl`
 
 
 def _open(root: Path, remote: Remote | None = None) -> Repo:
@@ -337,12 +338,12 @@ def resolve_remote(root: Path, name: str, embedded_dir: str) -> Remote | None:
             raise UsageError(
                 f"[tool.mlci] dvc.remote = '{name}': no such DVC remote (known: {known})"
             )
-        return Remote(name=name, url=str(remotes[name].get("url", "")))
+        return _configured(name, remotes[name])
     default = config.get("core", {}).get("remote")
     if default:
         if default not in remotes:
             raise UsageError(f".dvc/config: core.remote = '{default}' names no remote")
-        return Remote(name=default, url=str(remotes[default].get("url", "")))
+        return _configured(default, remotes[default])
     if embedded_dir:
         path = Path(embedded_dir)
         path = path if path.is_absolute() else root / path
@@ -350,8 +351,15 @@ def resolve_remote(root: Path, name: str, embedded_dir: str) -> Remote | None:
     return None
 
 
+def _configured(name: str, section: Any) -> Remote:
+    return Remote(
+        name=name, url=str(section.get("url", "")), endpoint=str(section.get("endpointurl", ""))
+    )
+
+
 def _describe_remote(remote: Remote) -> str:
-    return f"DVC remote '{remote.name}' ({remote.url})"
+    where = f"{remote.url} at {remote.endpoint}" if remote.endpoint else remote.url
+    return f"DVC remote '{remote.name}' ({where})"
 
 
 def check_remote(root: Path, remote: Remote, *, create: bool = False) -> bool:

@@ -13,7 +13,10 @@ from mlci import ci, config, dvc, git, hardware, interrupts, run_record, snapsho
 from mlci.api import Progress
 from mlci.errors import MlciError, ServiceError, StageFailed
 
-__all__ = ["RunResult", "read_metrics", "read_params", "run"]
+__all__ = ["PIPELINE_STATE_TAG", "RunResult", "read_metrics", "read_params", "run"]
+
+# the sha256 of dvc.lock and the params: with the commit, what makes two runs the same
+PIPELINE_STATE_TAG = "mlci.pipeline_state"
 
 
 @dataclass
@@ -64,6 +67,14 @@ def read_params(project: dvc.Project) -> dict[str, Any]:
     return {**declared, **snapshot.take(project.root, snapshot.WORKSPACE, None).params}
 
 
+def _identity(record: run_record.RunRecord) -> dict[str, str]:
+    """The tags that name a run's commit and pipeline state (dvc.lock and params)."""
+    sha, state = record.git.get("sha"), record.lock_digest
+    if not sha or not state:
+        return {}
+    return {"mlflow.source.git.commit": sha, PIPELINE_STATE_TAG: state}
+
+
 def _tags(
     record: run_record.RunRecord, context: ci.CiContext, runner: hardware.Runner
 ) -> dict[str, str]:
@@ -73,6 +84,7 @@ def _tags(
         "mlci.runner": runner.runner_name or runner.summary(),
         "mlci.gpu": ", ".join(g.name for g in runner.gpus) or "none",
     }
+    tags.update(_identity(record))
     if sha := record.git.get("sha"):
         tags["mlflow.source.git.commit"] = sha
     if branch := record.git.get("branch"):
@@ -90,21 +102,16 @@ def _track(
     project: dvc.Project,
     params: dict[str, Any],
     record: run_record.RunRecord,
-    previous: run_record.RunRecord | None,
     progress: Progress,
 ) -> bool:
-    """Record the MLflow run, or reuse the last one when nothing changed. True when reused."""
-    unchanged = not record.ran and not record.cached
-    if (
-        unchanged
-        and previous is not None
-        and previous.mlflow is not None
-        and previous.lock_digest == record.lock_digest
-        and previous.git.get("sha") == record.git.get("sha")
-        and previous.mlflow.get("tracking_uri") == cfg.tracking_uri
-    ):
-        record.mlflow = previous.mlflow
-        return True
+    """Record the MLflow run, or reuse the one already recorded for this commit and pipeline
+    state, by any runner: one run per state, however many runners restore it. True when reused.
+    """
+    if not record.ran and (identity := _identity(record)):
+        found = tracking.find_run(cfg.tracking_uri, cfg.experiment_name, identity)
+        if found is not None:
+            record.mlflow = {**found.to_dict(), "ui": tracking.ui_hint(cfg.tracking_uri, found)}
+            return True
     progress.step(f"recording the MLflow run ({cfg.tracking_uri})")
     root = project.root
     sha = record.git.get("sha")
@@ -188,8 +195,6 @@ def run(
             "missing": 0,
             "pushed": 0,
         }
-    previous = run_record.read(cfg.state_path)
-
     with dvc.Pipeline(root, remote) as pipeline:
         if remote and pull:
             with interrupts.where(f"while pulling from DVC remote '{remote.name}'"):
@@ -228,7 +233,7 @@ def run(
                 pushed = pipeline.push(run_cache=cfg.dvc.run_cache)
             record.remote = {**(record.remote or {}), "pushed": pushed}
 
-    reused = _track(cfg, project, params, record, previous, progress) if track else False
+    reused = _track(cfg, project, params, record, progress) if track else False
     record.finished_at = _now()
     record_path = run_record.write(cfg.state_path, record)
     return RunResult(record=record, record_path=record_path, config=cfg, mlflow_reused=reused)

@@ -19,6 +19,7 @@ __all__ = [
     "TrackedRun",
     "check_server",
     "delete_alias",
+    "find_run",
     "find_version",
     "get_alias",
     "is_server",
@@ -144,10 +145,47 @@ def record_run(
         raise ServiceError(f"MLflow ({uri}) refused the run: {exc.message}") from None
     except OSError as exc:
         raise ServiceError(f"MLflow ({uri}) failed: {exc}") from None
+    return _tracked(uri, str(experiment_id), run_id)
+
+
+def _tracked(uri: str, experiment_id: str, run_id: str) -> TrackedRun:
     url = (
         f"{uri.rstrip('/')}/#/experiments/{experiment_id}/runs/{run_id}" if is_server(uri) else None
     )
-    return TrackedRun(tracking_uri=uri, experiment_id=str(experiment_id), run_id=run_id, url=url)
+    return TrackedRun(tracking_uri=uri, experiment_id=experiment_id, run_id=run_id, url=url)
+
+
+def find_run(uri: str, experiment: str, tags: Mapping[str, str]) -> TrackedRun | None:
+    """The newest finished run of `experiment` that carries every one of `tags`, if any.
+
+    Asked of the store itself, so a run recorded by another runner counts; a run that
+    never finished (its recorder died, or its server went away) does not.
+    """
+    from mlflow.exceptions import MlflowException
+
+    if any("'" in value for value in tags.values()):
+        return None  # not a value mlci writes (shas and hex digests)
+    where = " and ".join(
+        [
+            *(f"tags.`{key}` = '{value}'" for key, value in sorted(tags.items())),
+            "attributes.status = 'FINISHED'",
+        ]
+    )
+    try:
+        client = _client(uri)
+        found = client.get_experiment_by_name(experiment)
+        if found is None:
+            return None
+        runs = client.search_runs(
+            [found.experiment_id], where, max_results=1, order_by=["attributes.start_time DESC"]
+        )
+    except MlflowException as exc:
+        raise ServiceError(f"MLflow ({uri}) refused a search for runs: {exc.message}") from None
+    except OSError as exc:
+        raise ServiceError(f"MLflow ({uri}) failed: {exc}") from None
+    if not runs:
+        return None
+    return _tracked(uri, str(found.experiment_id), str(runs[0].info.run_id))
 
 
 @dataclass(frozen=True)
@@ -211,6 +249,7 @@ def register_model(
     experiment: str,
     artifact_root: Path,
     input_example: Any,
+    output_example: Any = None,
     git_tag: str,
     tags: Mapping[str, str],
     metrics: Mapping[str, Any],
@@ -242,6 +281,7 @@ def register_model(
             # MLflow inspects the class's type hints when it is first defined
             from mlci.release.pyfunc import LoaderModel
 
+            signature, example = _signature(input_example, output_example)
             mlflow.set_tags({**tags, "mlci.git_tag": git_tag})
             mlflow.log_metrics({k: float(v) for k, v in metrics.items() if _numeric(v) is not None})
             info = mlflow.pyfunc.log_model(
@@ -249,7 +289,8 @@ def register_model(
                 python_model=LoaderModel(loader),
                 artifacts={"model": str(model_dir)},
                 code_paths=[str(code_dir)] if code_dir else None,
-                input_example=input_example,
+                input_example=example,
+                signature=signature,
             )
         version = mlflow.register_model(
             info.model_uri, name, tags={**tags, "mlci.git_tag": git_tag}
@@ -259,6 +300,18 @@ def register_model(
     return ModelVersion(
         name, str(version.version), run.info.run_id, str(version.source), reused=False
     )
+
+
+def _signature(input_example: Any, output_example: Any) -> tuple[Any, Any]:
+    """(signature, example) for rows of numbers: MLflow cannot infer one from a list of lists."""
+    if input_example is None:
+        return None, None
+    import numpy as np
+    from mlflow.models import infer_signature
+
+    rows = np.asarray(input_example, dtype=np.float64)
+    predictions = None if output_example is None else np.asarray(output_example)
+    return infer_signature(rows, predictions), rows
 
 
 def get_alias(uri: str, name: str, alias: str) -> str | None:

@@ -105,7 +105,12 @@ def mlflow_server(state: Path) -> Iterator[str]:
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
-            env={**os.environ, "MLFLOW_ENABLE_TELEMETRY": "false"},
+            # no background job runner: one interpreter less to start, and no test uses jobs
+            env={
+                **os.environ,
+                "MLFLOW_ENABLE_TELEMETRY": "false",
+                "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false",
+            },
         )
         uri = f"http://127.0.0.1:{port}"
         try:

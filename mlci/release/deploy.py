@@ -390,6 +390,7 @@ def _release_version(
                 experiment=cfg.experiment_name,
                 artifact_root=cfg.state_path / "mlartifacts",
                 input_example=rows[:5] or None,
+                output_example=expected[:5] or None,
                 git_tag=version_tag,
                 tags={"mlci.commit": version.commit, "mlci.data_version": data_version},
                 metrics={k: v for values in head.metrics.values() for k, v in values.items()},

@@ -66,6 +66,35 @@ def test_first_run_then_noop_then_only_changed_stage(tiny: Path) -> None:
     assert third.record.mlflow and third.record.mlflow["run_id"] != first.record.mlflow["run_id"]  # type: ignore[index]
 
 
+def test_second_runner_reuses_the_run_the_store_holds(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Found in the tracking store by commit and pipeline state, not in a local file."""
+    store = f"sqlite:///{tmp_path / 'shared-mlflow.db'}"
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", store)
+    pyproject = (
+        f'[tool.mlci.dvc]\nembedded_remote = "{tmp_path / "shared-remote"}"\n'
+        '[tool.mlci.tracking]\nexperiment = "tiny"\n'
+    )
+    origin = make_tiny_project(tmp_path / "origin", pyproject=pyproject)
+    first = api.run(origin)
+    assert first.record.mlflow is not None
+    tags = mlflow_run(first).data.tags  # type: ignore[attr-defined]
+    assert tags[reproduce.PIPELINE_STATE_TAG] == first.record.lock_digest
+
+    clone = tmp_path / "clone"
+    git(tmp_path, "clone", "-q", str(origin), str(clone))
+    second = api.run(clone)  # no .mlci/run.json here: every stage from the run-cache
+    assert statuses(second) == {"double": "cached", "score": "cached"}
+    assert second.mlflow_reused
+    assert second.record.mlflow == first.record.mlflow
+
+    set_param(clone, "double", "factor", 3)  # another pipeline state: a run of its own
+    third = api.run(clone)
+    assert not third.mlflow_reused
+    assert third.record.mlflow and third.record.mlflow["run_id"] != first.record.mlflow["run_id"]
+
+
 def test_fresh_clone_restores_from_remote_run_cache(tmp_path: Path) -> None:
     remote = tmp_path / "shared-remote"
     pyproject = f'[tool.mlci.dvc]\nembedded_remote = "{remote}"\n'

@@ -122,7 +122,8 @@ def test_compose_runs_mlflow_on_postgres_and_s3() -> None:
     compose = load(COMPOSE)
     mlflow = compose["services"]["mlflow"]
     command = " ".join(mlflow["command"])
-    assert "--backend-store-uri=postgresql://" in command
+    assert "--backend-store-uri=postgresql+psycopg2://" in command
+    assert "psycopg2-binary" in mlflow["build"]["dockerfile_inline"]  # the driver the URL names
     assert "--artifacts-destination=s3://mlflow/" in command
     assert mlflow["environment"]["MLFLOW_S3_ENDPOINT_URL"] == "http://minio:9000"
     init = " ".join(compose["services"]["minio-init"]["command"])
