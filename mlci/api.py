@@ -196,8 +196,11 @@ def validate_data(
             "nothing to validate: pyproject.toml declares no [tool.mlci.data.<name>]"
         )
         return empty
-    base_rev = base if base is not None else default_base(root, ci.context())
-    base_sha = git.resolve(root, base_rev) if base_rev else None
+    if base is not None:
+        base_sha: str | None = git.resolve_or_fetch(root, base)  # a named revision must exist
+    else:
+        default = default_base(root, ci.context())
+        base_sha = git.resolve(root, default) if default else None
     result = data.validate(root, cfg, names=names, docs=docs, base_sha=base_sha)
     results.write(cfg.state_path, result)
     return result
