@@ -113,7 +113,9 @@ def run(
     progress: Progress | None = None,
 ) -> RunResult:
     """Fetch, `dvc repro`, push, record an MLflow run, write `.mlci/run.json`."""
-    from mlci import reproduce
+    from mlci import extras, reproduce
+
+    extras.require("dvc", needed_for="mlci run")
 
     return reproduce.run(
         path,
@@ -185,7 +187,7 @@ def validate_data(
     base: str | None = None,
 ) -> ValidationResult:
     """Run the datasets' expectation suites; profile drift against the base revision's data."""
-    from mlci import ci, git
+    from mlci import ci, extras, git
     from mlci.report.build import default_base
     from mlci.validate import data, results
 
@@ -196,6 +198,7 @@ def validate_data(
             "nothing to validate: pyproject.toml declares no [tool.mlci.data.<name>]"
         )
         return empty
+    extras.require("gx", needed_for="mlci validate data")
     if base is not None:
         base_sha: str | None = git.resolve_or_fetch(root, base)  # a named revision must exist
     else:
