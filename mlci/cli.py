@@ -725,6 +725,9 @@ def main() -> None:
     try:
         cli(prog_name="mlci")
     except SystemExit as exc:
+        # click met the closed pipe itself (--help, usage errors): it exits 1 with stdout wrapped
+        if type(sys.stdout).__name__ == "_PacifyFlushWrapper":
+            _closed_pipe()
         # output still buffered when click exits: a closed pipe shows here, not inside a command
         try:
             sys.stdout.flush()

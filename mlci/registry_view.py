@@ -62,7 +62,7 @@ def versions_table(versions: list[dict[str, Any]]) -> Table:
             [
                 str(version.get("artifact")),
                 _short(str(version.get("version"))),
-                _cell(", ".join(held)),
+                ", ".join(held),  # blank when it holds none, as in `gto show NAME`
                 _when(str(version.get("created_at"))),
                 _short(str(version.get("ref"))),
             ]
