@@ -40,6 +40,8 @@ def _dvc_yaml(root: Path) -> Check:
         return Check("dvc", "warn", "no dvc.yaml: nothing to run")
     try:
         dvc.load_project(root)
+        if not extras.missing("dvc"):
+            dvc.check_pipeline(root)
     except MlciError as exc:
         return Check("dvc", "fail", f"dvc.yaml is invalid: {exc.message}")
     return Check("dvc", "ok", "dvc.yaml found")

@@ -226,6 +226,25 @@ def _open(root: Path, remote: Remote | None = None) -> Repo:
         raise UsageError(f"not a DVC repository: {root}", hint="run `dvc init` first") from None
 
 
+def check_pipeline(root: Path) -> None:
+    """Load every stage as DVC does (schema, templating): DVC's complaint raises (exit 2)."""
+    from dvc.exceptions import DvcException
+
+    repo = _open(root)
+    try:
+        repo.index.stages  # noqa: B018 (loading is the check)
+    except DvcException as exc:
+        raise UsageError(_dvc_message(exc)) from None
+    finally:
+        repo.close()
+
+
+def _dvc_message(exc: BaseException) -> str:
+    # "'./dvc.yaml' validation failed" says which file; its cause says which key
+    cause = f": {_first_line(exc.__cause__)}" if exc.__cause__ else ""
+    return f"{_first_line(exc)}{cause}"
+
+
 def resolve_remote(root: Path, name: str, embedded_dir: str) -> Remote | None:
     """The remote to use: `name` if given, else DVC's default, else the embedded directory."""
     from dvc.config import Config as DvcConfig
@@ -472,7 +491,7 @@ class Pipeline:
                 )
         except DvcException as exc:
             if not failure:
-                raise UsageError(f"dvc repro: {_first_line(exc)}") from None
+                raise UsageError(f"dvc repro: {_dvc_message(exc)}") from None
             cause = failure["exc"]
             tail = "\n".join(failure["tail"])
             if isinstance(cause, StageCmdFailedError):
