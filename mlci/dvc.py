@@ -175,6 +175,17 @@ def load_project(root: Path) -> Project:
 
 def project_from(root: Path, document: Any) -> Project:
     """The declarations of a parsed dvc.yaml (of the workspace or of any revision)."""
+    try:
+        return _project_from(root, document)
+    except (AttributeError, TypeError, LookupError, ValueError, StopIteration):
+        # an entry of a shape DVC's schema refuses (a number where a list goes...)
+        raise UsageError(
+            "dvc.yaml: not a pipeline as DVC reads it",
+            hint="`dvc stage list` names the entry DVC refuses",
+        ) from None
+
+
+def _project_from(root: Path, document: Any) -> Project:
     if not isinstance(document, dict):
         raise UsageError("dvc.yaml: expected a mapping with a 'stages' key")
     project = Project(root=root)

@@ -7,6 +7,8 @@ report costs a few file reads per revision whatever the length of history.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -122,11 +124,24 @@ def _lock_params(by_file: dict[str, Any]) -> dict[str, Any]:
     return flat
 
 
+@contextmanager
+def _shaped(where: str, kind: str) -> Iterator[None]:
+    """A document of another shape than DVC writes (a list, a number...) is bad input, named."""
+    try:
+        yield
+    except (AttributeError, TypeError, LookupError, ValueError, StopIteration):
+        raise UsageError(f"{where}: not a {kind} as DVC writes one") from None
+
+
 def _read_lock(tree: Tree, snap: Snapshot) -> None:
     raw = tree.read("dvc.lock")
     if raw is None:
         return
-    lock = _parse(raw, f"dvc.lock at {snap.rev}") or {}
+    with _shaped(f"dvc.lock at {snap.rev}", "lock file"):
+        _read_lock_document(_parse(raw, f"dvc.lock at {snap.rev}") or {}, snap)
+
+
+def _read_lock_document(lock: Any, snap: Snapshot) -> None:
     for name, stage in (lock.get("stages") or {}).items():
         deps = {str(d["path"]): _out_hash(d) for d in stage.get("deps") or [] if "path" in d}
         outs = {str(o["path"]): _out_hash(o) for o in stage.get("outs") or [] if "path" in o}
@@ -148,9 +163,10 @@ def _read_dvc_files(tree: Tree, snap: Snapshot) -> None:
             continue
         document = _parse(raw, f"{relpath} at {snap.rev}") or {}
         folder = str(Path(relpath).parent)
-        for out in document.get("outs") or []:
-            path = str(out.get("path", ""))
-            _add_output(snap, path if folder == "." else f"{folder}/{path}", out, relpath)
+        with _shaped(f"{relpath} at {snap.rev}", ".dvc file"):
+            for out in document.get("outs") or []:
+                path = str(out.get("path", ""))
+                _add_output(snap, path if folder == "." else f"{folder}/{path}", out, relpath)
 
 
 def _plot_specs(document: dict[str, Any]) -> list[PlotSpec]:
@@ -271,7 +287,8 @@ def take(root: Path, rev: str, sha: str | None, *, extra: tuple[str, ...] = ()) 
         if (content := _read_output(tree, cache, snap, file)) is not None:
             snap.files[file] = content
 
-    snap.plots = _plot_specs(document)
+    with _shaped(f"dvc.yaml at {rev}", "pipeline"):
+        snap.plots = _plot_specs(document)
     for spec in snap.plots:
         for file in spec.files:
             if (
