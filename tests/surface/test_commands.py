@@ -44,6 +44,7 @@ REFERENCE = [
     ("config", 0, 'experiment = "digits"'),
     ("doctor", 0, "dvc.yaml found"),
     ("report", 0, "metrics/metrics.json"),
+    ("run nosuchstage --no-pull --no-push --no-tracking", 2, "nosuchstage"),
     ("validate data", 2, "data/digits.csv"),
     ("validate model", 2, "gate 'accuracy'"),
     ("models", 0, "nothing registered"),
