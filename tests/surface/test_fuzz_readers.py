@@ -151,7 +151,13 @@ config_tables = st.recursive(
 
 @pytest.fixture(scope="module")
 def pristine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    home = tmp_path_factory.mktemp("fuzz-home")
     with pytest.MonkeyPatch.context() as env:
+        # module scope runs before the per-test isolation of tests/conftest.py: the same here
+        env.setenv("HOME", str(home))
+        env.setenv("GIT_CONFIG_GLOBAL", str(home / ".gitconfig"))
+        env.setenv("DVC_NO_ANALYTICS", "1")
+        env.setenv("DVC_GLOBAL_CONFIG_DIR", str(home / "dvc-global"))
         for name in ("GIT_AUTHOR_NAME", "GIT_COMMITTER_NAME"):
             env.setenv(name, "Fuzz")
         for name in ("GIT_AUTHOR_EMAIL", "GIT_COMMITTER_EMAIL"):
