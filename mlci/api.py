@@ -113,7 +113,9 @@ def run(
     progress: Progress | None = None,
 ) -> RunResult:
     """Fetch, `dvc repro`, push, record an MLflow run, write `.mlci/run.json`."""
-    from mlci import reproduce
+    from mlci import extras, reproduce
+
+    extras.require("dvc", needed_for="mlci run")
 
     return reproduce.run(
         path,
@@ -197,7 +199,7 @@ def validate_data(
     base: str | None = None,
 ) -> ValidationResult:
     """Run the datasets' expectation suites; profile drift against the base revision's data."""
-    from mlci import ci, git
+    from mlci import ci, extras, git
     from mlci.report.build import default_base
     from mlci.validate import data, results
 
@@ -208,8 +210,12 @@ def validate_data(
             "nothing to validate: pyproject.toml declares no [tool.mlci.data.<name>]"
         )
         return empty
-    base_rev = base if base is not None else default_base(root, ci.context())
-    base_sha = git.resolve(root, base_rev) if base_rev else None
+    extras.require("gx", needed_for="mlci validate data")
+    if base is not None:
+        base_sha: str | None = git.resolve_or_fetch(root, base)  # a named revision must exist
+    else:
+        default = default_base(root, ci.context())
+        base_sha = git.resolve(root, default) if default else None
     made_for = _workspace_revision(root)  # the workspace's files are validated
     result = data.validate(root, cfg, names=names, docs=docs, base_sha=base_sha)
     result.sha, result.dirty = made_for

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
+import os
 import sys
 import traceback
 from collections.abc import Callable
@@ -12,8 +14,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from mlci import __version__, console, interrupts, logs
-from mlci.errors import MlciError
+from mlci import __version__, console, extras, interrupts, logs
+from mlci.errors import MlciError, UsageError
 
 if TYPE_CHECKING:
     from mlci.release.deploy import ReleaseResult
@@ -23,6 +25,7 @@ if TYPE_CHECKING:
 F = TypeVar("F", bound=Callable[..., Any])
 
 ISSUES_URL = "https://github.com/mlci-dev/mlci/issues"
+EXIT_PIPE = 141  # 128 + SIGPIPE: stdout's reader closed the pipe
 
 
 def format_option(*choices: str) -> Callable[[F], F]:
@@ -37,6 +40,27 @@ def _show_traceback() -> bool:
     return bool(ctx and ctx.find_root().params.get("traceback"))
 
 
+def _closed_pipe() -> None:
+    """The reader of stdout went away (`mlci config | head -1`): stop quietly, as git does.
+
+    128 + SIGPIPE, the status a shell shows for a command its pipe closed; stdout is
+    pointed at /dev/null so that Python's own flush at exit has nowhere to fail.
+    """
+    with contextlib.suppress(OSError, ValueError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    sys.exit(EXIT_PIPE)
+
+
+def _fail(exc: MlciError) -> None:
+    if _show_traceback():
+        traceback.print_exc()
+    console.error(exc.message)
+    if exc.hint:
+        console.info(f"hint: {exc.hint}")
+    sys.exit(exc.exit_code)
+
+
 def handle_errors(func: F) -> F:
     """Known errors: one red line and their exit code. Anything else: exit 4 and where to report it."""
 
@@ -47,29 +71,35 @@ def handle_errors(func: F) -> F:
             with interrupts.handled(), logs.for_command():
                 return func(*args, **kwargs)
         except MlciError as exc:
-            if _show_traceback():
-                traceback.print_exc()
-            console.error(exc.message)
-            if exc.hint:
-                console.info(f"hint: {exc.hint}")
-            sys.exit(exc.exit_code)
+            _fail(exc)
         except KeyboardInterrupt as exc:
             interrupts.ignore()
             console.error(str(exc) if isinstance(exc, interrupts.Interrupted) else "interrupted")
             sys.exit(130)
         except (click.exceptions.Exit, click.ClickException, click.Abort):
             raise
+        except BrokenPipeError:
+            _closed_pipe()
+        except ImportError as exc:
+            if (missing := extras.from_import_error(exc)) is None:
+                _internal(exc)
+            else:
+                _fail(missing)
         except Exception as exc:
-            if _show_traceback():
-                traceback.print_exc()
-            console.error(f"unexpected error: {type(exc).__name__}: {exc}")
-            console.info(
-                f"This is a bug in mlci {__version__}. Please report it at {ISSUES_URL} "
-                "with the output of the same command run with `mlci --traceback ...`."
-            )
-            sys.exit(4)
+            _internal(exc)
 
     return wrapper  # type: ignore[return-value]
+
+
+def _internal(exc: BaseException) -> None:
+    if _show_traceback():
+        traceback.print_exc()
+    console.error(f"unexpected error: {type(exc).__name__}: {exc}")
+    console.info(
+        f"This is a bug in mlci {__version__}. Please report it at {ISSUES_URL} "
+        "with the output of the same command run with `mlci --traceback ...`."
+    )
+    sys.exit(4)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -78,13 +108,14 @@ def handle_errors(func: F) -> F:
 @click.option(
     "-C",
     "--directory",
-    type=click.Path(file_okay=False, path_type=Path),
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
     default=None,
     help="Run as if mlci was started in this directory.",
 )
 @click.pass_context
 def cli(ctx: click.Context, traceback: bool, directory: Path | None) -> None:
     """CI-native MLOps for DVC projects: run, validate, report, release."""
+    console.fit_encoding()
     ctx.obj = {"directory": directory}
 
 
@@ -249,6 +280,16 @@ def init(
         console.info(f"  {number}. {step}")
 
 
+def _write(path: Path, text: str) -> None:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        blocking = next((p for p in path.parents if p.exists() and not p.is_dir()), None)
+        why = f"{blocking} is a file, not a folder" if blocking else exc.strerror or str(exc)
+        raise UsageError(f"{path}: cannot write: {why}") from None
+
+
 def _saved_report(source: Path, report_id: str) -> Report:
     """`report --from`: the saved report; the options that compute one are refused with it."""
     from mlci import api
@@ -353,8 +394,7 @@ def report(
     else:
         text = ""
     if output:
-        output.parent.mkdir(parents=True, exist_ok=True)
-        output.write_text(text or markdown.render(result, precision=digits), encoding="utf-8")
+        _write(output, text or markdown.render(result, precision=digits))
         console.info(f"report written to {output}")
     elif fmt == "terminal":
         from mlci.report import terminal
@@ -451,14 +491,13 @@ def validate_model(base: str | None, head: str, no_checks: bool, token: str | No
 @handle_errors
 def models(name: str | None, fmt: str) -> None:
     """The model registry from git tags: versions and stages (GTO's tags; `gto show` JSON)."""
-    from mlci import api
-    from mlci.render import render_models
+    from mlci import api, registry_view
 
     state = api.models(_directory(), name)
     if fmt == "json":
         click.echo(json.dumps(state, indent=2, default=str))
     else:
-        render_models(state, name)
+        registry_view.render(state, name)
 
 
 @cli.command()
@@ -707,4 +746,15 @@ def retrain(
 
 
 def main() -> None:
-    cli(prog_name="mlci")
+    try:
+        cli(prog_name="mlci")
+    except SystemExit as exc:
+        # click met the closed pipe itself (--help, usage errors): it exits 1 with stdout wrapped
+        if type(sys.stdout).__name__ == "_PacifyFlushWrapper":
+            _closed_pipe()
+        # output still buffered when click exits: a closed pipe shows here, not inside a command
+        try:
+            sys.stdout.flush()
+        except BrokenPipeError:
+            _closed_pipe()
+        raise exc from None

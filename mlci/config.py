@@ -307,6 +307,8 @@ def line_of(config: Config, *keys: str) -> int | None:
 def find_root(start: Path | None = None) -> Path:
     """The project root: the nearest folder upwards holding .dvc/, .git or pyproject.toml."""
     here = (start or Path.cwd()).resolve()
+    if not here.is_dir():
+        raise ConfigError(f"no such directory: {start or here}")
     for folder in (here, *here.parents):
         if (folder / ".dvc").is_dir() or (folder / ".git").exists():
             return folder
@@ -348,7 +350,10 @@ def load(root: Path | None = None) -> Config:
             raise ConfigError(f"{pyproject}: not valid TOML: {exc}") from None
         except OSError as exc:
             raise ConfigError(f"{pyproject}: cannot read: {exc.strerror}") from None
-        table = document.get("tool", {}).get("mlci", {})
+        except UnicodeDecodeError:
+            raise ConfigError(f"{pyproject}: not valid TOML: not UTF-8 text") from None
+        tool = document.get("tool", {})
+        table = tool.get("mlci", {}) if isinstance(tool, dict) else {}
         if not isinstance(table, dict):
             raise ConfigError(f"{pyproject}: [{SECTION}] must be a table")
         file = pyproject

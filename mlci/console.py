@@ -6,6 +6,8 @@ everywhere, so CI logs and pipes get plain text.
 
 from __future__ import annotations
 
+import codecs
+import errno
 import os
 import sys
 from typing import TYPE_CHECKING, Any, Literal
@@ -15,7 +17,7 @@ from mlci import logs
 if TYPE_CHECKING:
     from rich.console import Console
 
-__all__ = ["err", "error", "escape", "info", "out", "success", "warn"]
+__all__ = ["err", "error", "escape", "fit_encoding", "info", "out", "success", "warn"]
 
 _out: Console | None = None
 _err: Console | None = None
@@ -28,16 +30,54 @@ def escape(text: str) -> str:
     return rich_escape(text)
 
 
+# what a mark becomes on a stream that cannot encode it (PYTHONIOENCODING=ascii, a C locale)
+_PLAIN = {
+    "✓": "ok", "✗": "x", "↺": "~", "·": "-", "›": ">", "…": "...", "—": "-", "–": "-",
+    "→": "->", "←": "<-", "↑": "^", "↓": "v", "≥": ">=", "≤": "<=", "±": "+/-", "×": "x",
+    "Δ": "d", "│": "|", "─": "-", "━": "=", "▁": "_", "▂": "_", "▃": ".",
+    "▄": "-", "▅": "-", "▆": "=", "▇": "#", "█": "#",
+}  # fmt: skip
+
+
+def _plain(error: UnicodeError) -> tuple[str, int]:
+    if not isinstance(error, UnicodeEncodeError):
+        raise error
+    text = "".join(_PLAIN.get(ch, "?") for ch in error.object[error.start : error.end])
+    return text, error.end
+
+
+codecs.register_error("mlci-plain", _plain)
+
+
+def fit_encoding() -> None:
+    """Streams that cannot encode every character write plain stand-ins instead of failing."""
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            name = codecs.lookup(getattr(stream, "encoding", None) or "ascii").name
+        except LookupError:
+            name = "ascii"
+        reconfigure = getattr(stream, "reconfigure", None)
+        if not name.startswith("utf") and reconfigure is not None:
+            reconfigure(errors="mlci-plain")
+
+
 def _make(stderr: bool) -> Console:
     # rich costs 20-30 ms to import: only pay for it when something is printed
     from rich.console import Console
+
+    class _Console(Console):
+        def on_broken_pipe(self) -> None:
+            # rich would exit 1; what a closed pipe means is the CLI's to decide
+            raise BrokenPipeError(errno.EPIPE, os.strerror(errno.EPIPE))
 
     # mlci's own messages skip the stream that takes library output (mlci.logs)
     stream = logs.terminal(sys.stderr) if stderr else sys.stdout
     # NO_COLOR: no styling at all (rich's own no_color keeps bold and dim)
     colors: Literal["auto"] | None = None if os.environ.get("NO_COLOR") else "auto"
     # soft_wrap: never break long paths or URLs across lines in logs
-    return Console(file=stream, stderr=stderr, highlight=False, soft_wrap=True, color_system=colors)
+    return _Console(
+        file=stream, stderr=stderr, highlight=False, soft_wrap=True, color_system=colors
+    )
 
 
 def out() -> Console:

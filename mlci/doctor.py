@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from mlci import config, dvc, git, hardware, tracking
+from mlci import config, dvc, extras, git, hardware, tracking
 from mlci.errors import MlciError
 
 __all__ = ["Check", "checks"]
@@ -35,17 +35,35 @@ def _git(root: Path) -> Check:
     )
 
 
+def _dvc_yaml(root: Path) -> Check:
+    if not (root / "dvc.yaml").is_file():
+        return Check("dvc", "warn", "no dvc.yaml: nothing to run")
+    try:
+        dvc.load_project(root)
+        if not extras.missing("dvc"):
+            dvc.check_pipeline(root)
+    except MlciError as exc:
+        return Check("dvc", "fail", f"dvc.yaml is invalid: {exc.message}")
+    return Check("dvc", "ok", "dvc.yaml found")
+
+
+def _extras() -> Check:
+    missing = [name for name in extras.EXTRAS if extras.missing(name)]
+    if not missing:
+        return Check("extras", "ok", "all installed: " + ", ".join(extras.EXTRAS))
+    have = [name for name in extras.EXTRAS if name not in missing]
+    detail = f"missing: {', '.join(missing)} (pip install 'mlci[{','.join(missing)}]')"
+    return Check("extras", "info", detail + (f"; installed: {', '.join(have)}" if have else ""))
+
+
 def _dvc(cfg: config.Config) -> list[Check]:
     root = cfg.root
     if not (root / ".dvc").is_dir():
         return [Check("dvc", "fail", f"not a DVC repository: {root} (run `dvc init`)")]
-    rows = [
-        Check(
-            "dvc",
-            "ok" if (root / "dvc.yaml").is_file() else "warn",
-            "dvc.yaml found" if (root / "dvc.yaml").is_file() else "no dvc.yaml: nothing to run",
-        )
-    ]
+    rows = [_dvc_yaml(root)]
+    if extras.missing("dvc"):
+        detail = "not checked: DVC is not installed (pip install 'mlci[dvc]')"
+        return [*rows, Check("dvc remote", "warn", detail)]
     try:
         remote = dvc.resolve_remote(root, cfg.dvc.remote, cfg.dvc.embedded_remote)
     except MlciError as exc:
@@ -68,6 +86,12 @@ def _mlflow(cfg: config.Config) -> Check:
     uri = cfg.tracking_uri
     if not cfg.tracking.enabled:
         return Check("mlflow", "info", "tracking disabled in [tool.mlci.tracking]")
+    if extras.missing("tracking"):
+        return Check(
+            "mlflow",
+            "warn",
+            "MLflow is not installed: pip install 'mlci[tracking]', or disable tracking",
+        )
     if tracking.is_server(uri):
         try:
             tracking.check_server(uri)
@@ -131,4 +155,5 @@ def checks(path: Path | None = None) -> list[Check]:
             Check("gpu", gpu_status, runner.gpu_error or "none found (nvidia-smi not available)")
         )
     rows.append(_docker())
+    rows.append(_extras())
     return rows

@@ -182,6 +182,17 @@ def load_project(root: Path) -> Project:
 
 def project_from(root: Path, document: Any) -> Project:
     """The declarations of a parsed dvc.yaml (of the workspace or of any revision)."""
+    try:
+        return _project_from(root, document)
+    except (AttributeError, TypeError, LookupError, ValueError, StopIteration):
+        # an entry of a shape DVC's schema refuses (a number where a list goes...)
+        raise UsageError(
+            "dvc.yaml: not a pipeline as DVC reads it",
+            hint="`dvc stage list` names the entry DVC refuses",
+        ) from None
+
+
+def _project_from(root: Path, document: Any) -> Project:
     if not isinstance(document, dict):
         raise UsageError("dvc.yaml: expected a mapping with a 'stages' key")
     project = Project(root=root)
@@ -318,6 +329,25 @@ def _open(root: Path, remote: Remote | None = None) -> Repo:
         return Repo(str(root), config=overrides or None)
     except NotDvcRepoError:
         raise UsageError(f"not a DVC repository: {root}", hint="run `dvc init` first") from None
+
+
+def check_pipeline(root: Path) -> None:
+    """Load every stage as DVC does (schema, templating): DVC's complaint raises (exit 2)."""
+    from dvc.exceptions import DvcException
+
+    repo = _open(root)
+    try:
+        repo.index.stages  # noqa: B018 (loading is the check)
+    except DvcException as exc:
+        raise UsageError(_dvc_message(exc)) from None
+    finally:
+        repo.close()
+
+
+def _dvc_message(exc: BaseException) -> str:
+    # "'./dvc.yaml' validation failed" says which file; its cause says which key
+    cause = f": {_first_line(exc.__cause__)}" if exc.__cause__ else ""
+    return f"{_first_line(exc)}{cause}"
 
 
 def resolve_remote(root: Path, name: str, embedded_dir: str) -> Remote | None:
@@ -587,7 +617,7 @@ class Pipeline:
                 )
         except DvcException as exc:
             if not failure:
-                raise UsageError(f"dvc repro: {_first_line(exc)}") from None
+                raise UsageError(f"dvc repro: {_dvc_message(exc)}") from None
             cause = failure["exc"]
             tail = "\n".join(failure["tail"])
             if isinstance(cause, StageCmdFailedError):

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -122,6 +124,15 @@ def _lock_params(by_file: dict[str, Any]) -> dict[str, Any]:
     return flat
 
 
+@contextmanager
+def _shaped(where: str, kind: str) -> Iterator[None]:
+    """A document of another shape than DVC writes (a list, a number...) is bad input, named."""
+    try:
+        yield
+    except (AttributeError, TypeError, LookupError, ValueError, StopIteration):
+        raise UsageError(f"{where}: not a {kind} as DVC writes one") from None
+
+
 def _read_data(tree: Tree, snap: Snapshot) -> None:
     """Stages of every dvc.lock, and the outputs of those and of the .dvc files."""
 
@@ -166,7 +177,8 @@ def take(root: Path, rev: str, sha: str | None, *, extra: tuple[str, ...] = ()) 
     project = dvcproject.read(root, tree)
     snap.problems = [_problem_line(p, rev) for p in project.problems]
     try:
-        _read_data(tree, snap)
+        with _shaped(f"dvc.lock or a .dvc file at {rev}", "DVC file"):
+            _read_data(tree, snap)
     except UsageError as exc:
         # a dvc.lock or .dvc file that does not parse; a bad dvc.yaml is named above already
         if not project.problems:

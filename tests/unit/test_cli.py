@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 import pytest
 from click.testing import CliRunner
@@ -64,10 +66,11 @@ def test_unexpected_error_says_where_to_report() -> None:
     assert "--traceback" in result.output
 
 
-def test_hidden_traceback_flag_shows_the_stack(tmp_path: object) -> None:
+def test_hidden_traceback_flag_shows_the_stack(tmp_path: Path) -> None:
     # a real command through the group, so the root's --traceback is read
-    result = CliRunner().invoke(cli, ["--traceback", "-C", "/nonexistent/dir", "run"])
-    assert result.exit_code == 2
+    result = CliRunner().invoke(cli, ["--traceback", "-C", str(tmp_path), "report"])
+    assert result.exit_code == 2, result.output
+    assert f"not a git repository: {tmp_path}" in result.output
     assert "Traceback (most recent call last)" in result.output
 
 
