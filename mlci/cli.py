@@ -240,8 +240,9 @@ def init(
         console.info("dry run: nothing written")
         return
     console.success(f"mlci init wrote {len(plan.pending)} files. Next steps:")
-    for number, step in enumerate(plan.next_steps, 1):
-        console.info(f"  {number}. {step}")
+    from mlci.render import render_steps
+
+    render_steps(plan.next_steps)
 
 
 def _saved_report(source: Path, report_id: str) -> Report:
