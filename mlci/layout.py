@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from rich.console import RenderableType
+    from rich.console import Console
     from rich.table import Table
     from rich.text import Text
 
@@ -154,15 +154,23 @@ def table(
 
 
 def labelled(
-    rows: Sequence[tuple[str, RenderableType]], *, width: int, label_width: int | None = None
-) -> Table:
-    """`label  text` lines whose text wraps under itself, not under the label."""
+    console: Console, rows: Sequence[tuple[str, str]], *, label_width: int | None = None
+) -> None:
+    """`label  text` lines (rich markup), the text wrapping under itself, not under the label.
+
+    Where the width is not known (a log or pipe without COLUMNS: the console soft-wraps),
+    each line stays whole, so that paths and links can be searched for.
+    """
     from rich.table import Table
 
     label = label_width or max((_longest(_text(name)) for name, _ in rows), default=0)
+    if console.soft_wrap:
+        for name, text in rows:
+            console.print(f"{name}{' ' * (label - _longest(_text(name)))}  {text}")
+        return
     grid = Table.grid(padding=(0, 2))
     grid.add_column(width=label, no_wrap=True)
-    grid.add_column(max_width=max(8, width - label - 2), overflow="fold")
+    grid.add_column(max_width=max(8, console.width - label - 2), overflow="fold")
     for name, text in rows:
         grid.add_row(name, text)
-    return grid
+    console.print(grid)

@@ -117,12 +117,12 @@ def render_run(result: RunResult) -> None:
         )
     details = ("[dim]details[/]", f"[dim]{rel(result.record_path)}[/]")
     if not link:
-        out.print(layout.labelled([*rows, details], width=out.width))
+        layout.labelled(out, [*rows, details])
         return
     # the link on a line of its own from the first column, so that it stays whole where it fits
-    out.print(layout.labelled(rows, width=out.width, label_width=8))
+    layout.labelled(out, rows, label_width=8)
     out.print(escape(link))
-    out.print(layout.labelled([details], width=out.width, label_width=8))
+    layout.labelled(out, [details], label_width=8)
 
 
 def render_config(cfg: Config) -> None:
@@ -161,17 +161,10 @@ def _comment(text: str) -> None:
 
 
 def render_checks(rows: list[Check]) -> None:
-    from rich.table import Table
-
     out = console.out()
-    width = max(len(row.name) for row in rows)
-    grid = Table.grid(padding=(0, 1))
-    grid.add_column(width=1, no_wrap=True)
-    grid.add_column(width=width, overflow="fold")
-    grid.add_column(width=max(8, out.width - width - 5), overflow="fold")
-    for row in rows:
-        grid.add_row(_CHECK_MARK[row.status], escape(row.name), " " + escape(row.detail))
-    out.print(grid)
+    layout.labelled(
+        out, [(f"{_CHECK_MARK[r.status]} {escape(r.name)}", escape(r.detail)) for r in rows]
+    )
     if os.environ.get("GITHUB_ACTIONS") == "true":
         out.print("[dim](running in GitHub Actions)[/]")
 
@@ -179,9 +172,7 @@ def render_checks(rows: list[Check]) -> None:
 def render_steps(steps: list[str]) -> None:
     """Numbered steps on stderr, each wrapping under its own text."""
     err = console.err()
-    err.print(
-        layout.labelled([(f"  {n}.", escape(s)) for n, s in enumerate(steps, 1)], width=err.width)
-    )
+    layout.labelled(err, [(f"  {n}.", escape(step)) for n, step in enumerate(steps, 1)])
 
 
 def _stacked(rows: list[list[str]]) -> list[tuple[str, str]]:
@@ -247,7 +238,7 @@ def render_validation(result: Result) -> None:
     if rows and layout.fits(columns, rows, width=out.width):
         out.print(layout.table(columns, rows, width=out.width))
     elif rows:
-        out.print(layout.labelled(_stacked(rows), width=out.width))
+        layout.labelled(out, _stacked(rows))
     if hidden := len(result.checks) - len(shown):
         out.print(
             f"[dim]{hidden} passing checks not listed: .mlci/validation/{result.kind}.json has them all[/]"
