@@ -276,8 +276,9 @@ def init(
         console.info("dry run: nothing written")
         return
     console.success(f"mlci init wrote {len(plan.pending)} files. Next steps:")
-    for number, step in enumerate(plan.next_steps, 1):
-        console.info(f"  {number}. {step}")
+    from mlci.render import render_steps
+
+    render_steps(plan.next_steps)
 
 
 def _write(path: Path, text: str) -> None:

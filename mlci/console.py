@@ -1,7 +1,8 @@
 """All terminal output. Data goes to stdout, messages to stderr.
 
 rich drops styling when the stream is not a terminal, and NO_COLOR drops it
-everywhere, so CI logs and pipes get plain text.
+everywhere, so CI logs and pipes get plain text. Output fits the terminal's
+width (or COLUMNS); mlci/layout.py lays tables out to it.
 """
 
 from __future__ import annotations
@@ -74,10 +75,24 @@ def _make(stderr: bool) -> Console:
     stream = logs.terminal(sys.stderr) if stderr else sys.stdout
     # NO_COLOR: no styling at all (rich's own no_color keeps bold and dim)
     colors: Literal["auto"] | None = None if os.environ.get("NO_COLOR") else "auto"
-    # soft_wrap: never break long paths or URLs across lines in logs
+    # a known width (a terminal, or COLUMNS) wraps lines to it; a log or pipe without one keeps
+    # them whole (soft_wrap), so long paths and URLs stay searchable
     return _Console(
-        file=stream, stderr=stderr, highlight=False, soft_wrap=True, color_system=colors
+        file=stream,
+        stderr=stderr,
+        highlight=False,
+        soft_wrap=not _width_known(stream),
+        color_system=colors,
     )
+
+
+def _width_known(stream: Any) -> bool:
+    if os.environ.get("COLUMNS", "").strip().isdigit():
+        return True
+    try:
+        return bool(stream.isatty())
+    except (AttributeError, ValueError, OSError):
+        return False
 
 
 def out() -> Console:

@@ -7,9 +7,10 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from mlci import console
+from mlci import console, layout
 from mlci.api import Progress
 from mlci.console import escape
+from mlci.validate.results import drift, tally
 
 if TYPE_CHECKING:
     from mlci.config import Config
@@ -18,7 +19,14 @@ if TYPE_CHECKING:
     from mlci.reproduce import RunResult
     from mlci.validate.results import Result
 
-__all__ = ["RunProgress", "render_checks", "render_config", "render_run"]
+__all__ = [
+    "RunProgress",
+    "render_checks",
+    "render_config",
+    "render_run",
+    "render_steps",
+    "render_validation",
+]
 
 _STAGE_MARK = {"ran": "[green]✓[/]", "cached": "[cyan]↺[/]", "unchanged": "[dim]·[/]"}
 _STAGE_WORD = {"ran": "ran", "cached": "from run-cache", "unchanged": "unchanged"}
@@ -79,46 +87,104 @@ def render_run(result: RunResult) -> None:
     unchanged = [s.name for s in record.stages if s.status == "unchanged"]
     total = sum(s.seconds for s in record.stages)
     parts = [f"{len(ran)} ran", f"{len(cached)} from run-cache", f"{len(unchanged)} unchanged"]
-    out.print(f"[bold]pipeline[/]  {', '.join(parts)} ({_seconds(total)} in stages)")
+    rows: list[tuple[str, str]] = [
+        ("[bold]pipeline[/]", f"{', '.join(parts)} ({_seconds(total)} in stages)")
+    ]
     if record.remote:
         r = record.remote
-        out.print(
-            f"[bold]remote[/]    '{escape(r['name'])}' {rel(r['url'])}: "
-            f"{r['pulled']} pulled, {r['pushed']} pushed"
+        rows.append(
+            (
+                "[bold]remote[/]",
+                f"'{escape(r['name'])}' {rel(r['url'])}: {r['pulled']} pulled, {r['pushed']} pushed",
+            )
         )
     top = {k: v for k, v in record.metrics.items() if "." not in k.split(":")[-1]}
     if top:
-        shown = "  ".join(f"{escape(k)} {_short(v)}" for k, v in list(top.items())[:8])
-        out.print(f"[bold]metrics[/]   {shown}")
+        shown = ", ".join(f"{escape(k)} {_short(v)}" for k, v in list(top.items())[:8])
+        rows.append(("[bold]metrics[/]", shown))
+    link = ""
     if record.mlflow:
         m = record.mlflow
         note = " (unchanged since the last run)" if result.mlflow_reused else ""
-        out.print(f"[bold]mlflow[/]    run {m['run_id']} in experiment {m['experiment_id']}{note}")
-        out.print(f"          open: {rel(m.get('ui', ''))}")
-    out.print(f"[dim]details   {rel(result.record_path)}[/]")
+        rows.append(
+            ("[bold]mlflow[/]", f"run {m['run_id']} in experiment {m['experiment_id']}{note}")
+        )
+        command, _, link = str(m.get("ui", "")).partition("  then ")
+        if command.startswith(("http://", "https://")):
+            command, link = "", command
+        rows.append(
+            ("", f"open: {rel(command)}, then" if command and link else f"open: {rel(command)}")
+        )
+    details = ("[dim]details[/]", f"[dim]{rel(result.record_path)}[/]")
+    if not link:
+        layout.labelled(out, [*rows, details])
+        return
+    # the link on a line of its own from the first column, so that it stays whole where it fits
+    layout.labelled(out, rows, label_width=8)
+    out.print(escape(link))
+    layout.labelled(out, [details], label_width=8)
 
 
 def render_config(cfg: Config) -> None:
-    """TOML-shaped, so a line can be pasted into pyproject.toml; the source of each value beside it."""
+    """TOML-shaped, so a line can be pasted into pyproject.toml; the source of each value beside it.
+
+    A source that does not fit beside its line goes on the line above it, as a comment.
+    """
+    from rich.cells import cell_len
+
     out = console.out()
-    out.print(
-        f"[dim]# {escape('[tool.mlci]')} from {escape(str(cfg.file or 'defaults: no pyproject.toml'))}[/]"
+    _comment(f"{'[tool.mlci]'} from {cfg.file or 'defaults: no pyproject.toml'}")
+    rows = [
+        (f"{key} = {json.dumps(value)}", f"# {source}") for key, value, source in cfg.effective()
+    ]
+    widest = max(cell_len(source) for _, source in rows)
+    column = max(
+        (cell_len(line) for line, _ in rows if cell_len(line) + 2 + widest <= out.width), default=0
     )
-    rows = [(key, json.dumps(value), source) for key, value, source in cfg.effective()]
-    width = max(len(f"{key} = {value}") for key, value, _ in rows)
-    for key, value, source in rows:
-        out.print(f"{escape(f'{key} = {value}'):<{width}}  [dim]# {escape(source)}[/]")
-    out.print(f"[dim]# tracking URI in effect: {escape(cfg.tracking_uri)}[/]")
-    out.print(f"[dim]# MLflow experiment: {escape(cfg.experiment_name)}[/]")
+    for line, source in rows:
+        if cell_len(line) <= column:
+            out.print(f"{escape(line)}{' ' * (column - cell_len(line))}  [dim]{escape(source)}[/]")
+        else:
+            out.print(f"[dim]{escape(source)}[/]")
+            out.print(escape(line))
+    _comment(f"tracking URI in effect: {cfg.tracking_uri}")
+    _comment(f"MLflow experiment: {cfg.experiment_name}")
+
+
+def _comment(text: str) -> None:
+    """A TOML comment, wrapped with `# ` starting each line."""
+    from rich.text import Text
+
+    out = console.out()
+    for line in Text(text).wrap(out, max(8, out.width - 2)):
+        out.print(f"[dim]# {escape(line.plain.rstrip())}[/]")
 
 
 def render_checks(rows: list[Check]) -> None:
     out = console.out()
-    width = max(len(row.name) for row in rows)
-    for row in rows:
-        out.print(f"{_CHECK_MARK[row.status]} {escape(row.name):<{width}}  {escape(row.detail)}")
+    layout.labelled(
+        out, [(f"{_CHECK_MARK[r.status]} {escape(r.name)}", escape(r.detail)) for r in rows]
+    )
     if os.environ.get("GITHUB_ACTIONS") == "true":
         out.print("[dim](running in GitHub Actions)[/]")
+
+
+def render_steps(steps: list[str]) -> None:
+    """Numbered steps on stderr, each wrapping under its own text."""
+    err = console.err()
+    layout.labelled(err, [(f"  {n}.", escape(step)) for n, step in enumerate(steps, 1)])
+
+
+def _stacked(rows: list[list[str]]) -> list[tuple[str, str]]:
+    """A check per block, for a terminal too narrow for the table: verdict, check and target,
+    then what was observed and expected, then the details."""
+    lines = []
+    for verdict, name, target, observed, expected, details in rows:
+        lines.append((verdict, f"[bold]{name}[/]" + (f"  {target}" if target else "")))
+        seen = [f"observed {observed}"] * bool(observed) + [f"expected {expected}"] * bool(expected)
+        lines += [("", "; ".join(seen))] if seen else []
+        lines += [("", details)] if details else []
+    return lines
 
 
 _VERDICT = {
@@ -131,37 +197,48 @@ _VERDICT = {
 
 
 def render_validation(result: Result) -> None:
-    """A verdict line per group, then the checks, failing first."""
-    from rich.table import Table
-
+    """A line per group of checks, the drift of the data, then the checks, failing first."""
     out = console.out()
-    groups: dict[str, list[bool]] = {}
-    for check in result.checks:
-        groups.setdefault(check.group, []).append(not (check.failed and check.severity == "error"))
-    for group, oks in groups.items():
-        verdict = "[green]passed[/]" if all(oks) else "[red]failed[/]"
-        out.print(f"{escape(group)}: {verdict} ({sum(oks)}/{len(oks)})")
-    table = Table(show_edge=False)
-    for column in ("", "check", "target", "observed", "expected", "details"):
-        table.add_column(column)
+    lines = []
+    for group, checks in result.groups().items():
+        ok = not any(c.failed and c.severity == "error" for c in checks)
+        verdict = "[green]ok[/]" if ok else "[red]failed[/]"
+        lines.append(f"{escape(result.group_label(group))}: {verdict} ({tally(checks)})")
+    lines += [f"drift: {escape(line)}" for line in drift(result.extra)]
+    for line in lines:
+        out.print(line)
     shown = sorted(result.checks, key=lambda c: (not c.failed, c.verdict != "warn"))
     if len(shown) > 20:
         # a suite has hundreds of expectations: the passing ones are in .mlci/validation/
         shown = [c for c in shown if c.verdict != "pass"]
+    several = len(result.groups()) > 1
+    rows = []
     for check in shown:
         verdict = _VERDICT[check.verdict]
         if check.failed and check.severity == "warning":
             verdict = "[yellow]✗ fail (warning)[/]"
-        table.add_row(
-            verdict,
-            escape(f"{check.group}: {check.name}"),
-            escape(str(check.target or "")),
-            escape(_short(check.observed) if check.observed is not None else ""),
-            escape(check.expected or ""),
-            escape(check.message if check.verdict != "pass" else ""),
+        rows.append(
+            [
+                verdict,
+                escape(f"{check.group}: {check.name}" if several else check.name),
+                escape(str(check.target or "")),
+                escape(_short(check.observed) if check.observed is not None else ""),
+                escape(check.expected or ""),
+                escape(check.message if check.verdict != "pass" else ""),
+            ]
         )
-    if shown:
-        out.print(table)
+    columns = (
+        layout.Col("result"),
+        layout.Col("check", key=True),
+        layout.Col("target", key=result.kind == "data"),
+        layout.Col("observed"),
+        layout.Col("expected"),
+        layout.Col("details"),
+    )
+    if rows and layout.fits(columns, rows, width=out.width):
+        out.print(layout.table(columns, rows, width=out.width))
+    elif rows:
+        layout.labelled(out, _stacked(rows))
     if hidden := len(result.checks) - len(shown):
         out.print(
             f"[dim]{hidden} passing checks not listed: .mlci/validation/{result.kind}.json has them all[/]"

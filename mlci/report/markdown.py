@@ -15,6 +15,7 @@ from mlci.data_diff import shown
 from mlci.diff import DataChange, MetricChange
 from mlci.report import plots, safe
 from mlci.report.model import Report
+from mlci.validate.results import drift
 
 __all__ = ["COMMENT_LIMIT", "marker", "render"]
 
@@ -188,7 +189,10 @@ def _validation(report: Report) -> str:
         verdict = "passed" if result.get("success") else "**failed**"
         summary = result.get("summary") or result.get("error") or ""
         rows.append([safe.cell(result.get("file")), verdict, safe.cell(summary)])
-    return _table(["result", "verdict", "summary"], rows)
+    lines = [
+        f"Drift: {safe.inline(line)}" for r in report.validation for line in drift(r.get("extra"))
+    ]
+    return "\n\n".join([_table(["result", "verdict", "summary"], rows), *lines])
 
 
 def _rows(files: dict[str, bytes], file: str) -> list[dict[str, object]] | None:

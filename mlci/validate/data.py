@@ -870,7 +870,13 @@ def _profile_entry(
 ) -> dict[str, Any]:
     head_frame = item.table.frame
     head = profile(head_frame)
-    entry: dict[str, Any] = {"head": head, "base": None, "psi": {}, "rows": [None, head["rows"]]}
+    entry: dict[str, Any] = {
+        "head": head,
+        "base": None,
+        "base_sha": base_sha,
+        "psi": {},
+        "rows": [None, head["rows"]],
+    }
     if base_sha is None:
         return entry
     base_frame, note = _base_frame(root, cfg, item, base_sha)

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 from mlci import ci
 from mlci.errors import ServiceError
 from mlci.report import safe
-from mlci.validate.results import Check, Result
+from mlci.validate.results import Check, Result, drift
 
 if TYPE_CHECKING:
     from mlci import github
@@ -27,6 +27,8 @@ def markdown(result: Result) -> str:
             f"| {mark[check.verdict]} | {safe.cell(f'{check.group}: {check.name}')} | {safe.cell(check.target)} "
             f"| {safe.cell(check.observed)} | {safe.cell(check.expected)} |"
         )
+    if drifted := drift(result.extra):
+        lines += ["", *(f"Drift: {safe.inline(line)}  " for line in drifted)]
     return "\n".join(lines) + "\n"
 
 

@@ -13,9 +13,21 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-__all__ = ["FORMAT", "Check", "Result", "read", "write"]
+__all__ = [
+    "DRIFT_PSI",
+    "FORMAT",
+    "Check",
+    "Result",
+    "count",
+    "drift",
+    "read",
+    "tally",
+    "write",
+]
 
 FORMAT = 1
+_MODEL_NOUN = {"gates": "gate", "model": "model check"}
+DRIFT_PSI = 0.1  # a column whose population stability index reaches this has drifted
 Severity = Literal["error", "warning"]
 Verdict = Literal["pass", "fail", "warn", "no-baseline", "skipped"]
 
@@ -69,15 +81,29 @@ class Result:
 
     @property
     def summary(self) -> str:
-        passed = sum(1 for c in self.checks if c.verdict == "pass")
-        parts = [f"{passed} of {len(self.checks)} checks passed"]
-        if self.errors:
-            parts.append(f"{len(self.errors)} failed")
-        if self.warnings:
-            parts.append(f"{len(self.warnings)} warnings")
-        if baseline := sum(1 for c in self.checks if c.verdict == "no-baseline"):
-            parts.append(f"{baseline} without baseline")
-        return ", ".join(parts)
+        """How many checks, of which kinds, and what became of them; the counts add up."""
+        groups = self.groups()
+        if self.kind == "model":
+            what = count(len(self.checks), "check")
+            parts = [count(len(c), _MODEL_NOUN.get(g, f"{g} check")) for g, c in groups.items()]
+        else:
+            what = count(len(self.checks), "expectation")
+            parts = [f"{g} {len(c)}" for g, c in groups.items()] if len(groups) > 1 else []
+        what += f" ({', '.join(parts)})" if parts else ""
+        return f"{what}: {tally(self.checks)}" if self.checks else what
+
+    def groups(self) -> dict[str, list[Check]]:
+        groups: dict[str, list[Check]] = {}
+        for check in self.checks:
+            groups.setdefault(check.group, []).append(check)
+        return groups
+
+    def group_label(self, group: str) -> str:
+        """`4 gates`, `1 model check`, `42 expectations of digits`."""
+        number = len(self.groups().get(group, []))
+        if self.kind == "model":
+            return count(number, _MODEL_NOUN.get(group, f"{group} check"))
+        return f"{count(number, 'expectation')} of {group}"
 
     def to_dict(self) -> dict[str, Any]:
         checks = sorted(self.checks, key=lambda c: (not c.failed, c.verdict != "warn"))
@@ -91,6 +117,58 @@ class Result:
             "dirty": self.dirty,
             **({"extra": self.extra} if self.extra else {}),
         }
+
+
+def count(number: int, noun: str) -> str:
+    """`1 gate`, `4 gates`, `2 model checks`."""
+    return f"{number} {noun}" if number == 1 else f"{number} {noun}s"
+
+
+def tally(checks: list[Check]) -> str:
+    """`2 passed, 1 failed, 1 warning, 1 without baseline, 1 skipped`: each check counted once."""
+    passed = sum(1 for c in checks if c.verdict == "pass")
+    failed = sum(1 for c in checks if c.failed and c.severity == "error")
+    warned = sum(1 for c in checks if c.verdict == "warn" or (c.failed and c.severity == "warning"))
+    parts = [f"{passed} passed"]
+    parts += [f"{failed} failed"] if failed else []
+    parts += [count(warned, "warning")] if warned else []
+    if baseline := sum(1 for c in checks if c.verdict == "no-baseline"):
+        parts.append(f"{baseline} without baseline")
+    if skipped := sum(1 for c in checks if c.verdict == "skipped"):
+        parts.append(f"{skipped} skipped")
+    return ", ".join(parts)
+
+
+def drift(extra: Any) -> list[str]:
+    """The data profiles' drift, one line per dataset: the columns whose PSI reached DRIFT_PSI.
+
+    `extra` is a data validation's `extra` (as written, or as read back from JSON);
+    nothing for a model validation.
+    """
+    profiles = extra.get("profiles") if isinstance(extra, dict) else None
+    lines: list[str] = []
+    for name, entry in sorted(profiles.items()) if isinstance(profiles, dict) else ():
+        if not isinstance(entry, dict):
+            continue
+        scores = entry.get("psi") if isinstance(entry.get("psi"), dict) else {}
+        base = entry.get("base_sha")
+        against = f" vs {str(base)[:8]}" if isinstance(base, str) and base else ""
+        if entry.get("note"):
+            lines.append(f"{name}: no drift score: {entry['note']}")
+        elif entry.get("base") is None or not scores:
+            lines.append(f"{name}: no drift score: no base revision to compare with")
+        else:
+            numbers = {str(c): float(v) for c, v in scores.items() if isinstance(v, int | float)}
+            drifted = sorted(
+                ((c, v) for c, v in numbers.items() if v >= DRIFT_PSI), key=lambda cv: -cv[1]
+            )
+            head = f"{name}{against}: {len(drifted)} of {count(len(numbers), 'column')} drifted (PSI ≥ {DRIFT_PSI:g})"
+            if drifted:
+                shown = ", ".join(f"{c} {v:.3g}" for c, v in drifted[:5])
+                more = f", {len(drifted) - 5} more" if len(drifted) > 5 else ""
+                head += f": {shown}{more}"
+            lines.append(head)
+    return lines
 
 
 def write(state_dir: Path, result: Result) -> Path:

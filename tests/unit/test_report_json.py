@@ -112,7 +112,9 @@ def test_validation_verdicts_come_from_the_checks_not_the_document() -> None:
     document["validation"][0]["summary"] = "all good"
     loaded = Report.from_dict(document)
     assert loaded.validation[0]["success"] is False
-    assert loaded.validation[0]["summary"] == "1 of 3 checks passed, 1 failed, 1 warnings"
+    assert loaded.validation[0]["summary"] == (
+        "3 checks (2 gates, 1 model check): 1 passed, 1 failed, 1 warning"
+    )
     [result] = loaded.validation_results()
     assert result.kind == "model" and not result.success
     assert [asdict(c) for c in result.checks] == document["validation"][0]["checks"]
