@@ -43,6 +43,11 @@ def _isolated_env(
     monkeypatch.setenv("DVC_GLOBAL_CONFIG_DIR", str(home / "dvc-global"))
     monkeypatch.setenv("DVC_SYSTEM_CONFIG_DIR", str(home / "dvc-system"))
     monkeypatch.setenv("NO_COLOR", "1")
+    # no terminal width unless a test gives one: a COLUMNS that readline put in the C-level
+    # environment (not in os.environ) would reach mlci subprocesses and wrap their lines
+    for name in ("COLUMNS", "LINES"):
+        os.environ.pop(name, None)
+        os.unsetenv(name)
     # the venv's bin first, so `dvc` and `python` in stage commands are this environment's
     monkeypatch.setenv("PATH", f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}")
 

@@ -56,8 +56,9 @@ def test_json_names_each_problem_and_reports_the_rest(broken: Project) -> None:
     assert rows[("a/m.json", "acc")] == (0.5, 0.75)  # the rest is still reported
     assert sha  # the revision exists; it is named as given
     notes = "\n".join(document["notes"])
-    assert "d/empty.json at v2: is empty" in notes
-    assert "d/list.yaml at v2: holds no metrics DVC shows (a list" in notes
+    at_v2 = f"at v2 ({sha[:8]})"  # a note names the revision as given, and its commit
+    assert f"d/empty.json {at_v2}: is empty" in notes
+    assert f"d/list.yaml {at_v2}: holds no metrics DVC shows (a list" in notes
 
 
 def test_dvc_rejects_the_same_files(broken: Project) -> None:
@@ -85,4 +86,4 @@ def test_only_undeclared_metrics_say_none_declared(tmp_path: Path) -> None:
     project.commit("v2")
     done = _report(project, "markdown")
     assert "No metrics declared" not in done.stdout
-    assert "missing.json at v2: not found" in done.stdout
+    assert "missing.json at v2" in done.stdout and ": not found" in done.stdout

@@ -384,7 +384,9 @@ def test_release_tags_publish_a_release_and_a_deployment(
     registration = push("digits@v1.0.0")
     # the job `tag` read the tag; the release job, named after it, built and served the bento
     assert "[mlci/mlci release/registration digits v1.0.0] 🏁  Job succeeded" in registration.output
-    assert "(smoke-tested)" in registration.output, registration.output[-6000:]
+    assert "passed: 20 served predictions as expected" in registration.output, registration.output[
+        -6000:
+    ]
     [release] = github.releases(REPO)
     assert release["tag_name"] == "digits@v1.0.0" and release["name"] == "digits v1.0.0"
     assert "## digits v1.0.0" in release["body"] and sha[:12] in release["body"]
@@ -400,7 +402,8 @@ def test_release_tags_publish_a_release_and_a_deployment(
     assert git(repo, "tag", "--list", "digits#*") == "digits#prod#1"
     assignment = push("digits#prod#1")
     assert "[mlci/mlci release/assignment digits prod] 🏁  Job succeeded" in assignment.output
-    assert "(smoke-tested)" in assignment.output and "alias digits@prod -> 1" in assignment.output
+    assert "passed: 20 served predictions as expected" in assignment.output
+    assert "MLflow alias digits@prod -> 1" in assignment.output
     [deployment] = github.deployments(REPO)
     assert deployment["environment"] == "prod" and deployment["sha"] == sha
     states = [s["state"] for s in github.deployment_statuses(REPO, deployment["id"])]
