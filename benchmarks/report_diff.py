@@ -248,7 +248,10 @@ def mlci_changes(document: dict[str, Any]) -> Changes:
             for p in document["params"]
             if p["base"] != p["head"]
         },
-        "data": {d["path"]: d["status"] for d in document["data"]},
+        # outputs only, as `_outputs` reads dvc diff: a directory without its "/" and its files
+        "data": {
+            d["path"].rstrip("/"): d["status"] for d in document["data"] if not d.get("within")
+        },
     }
 
 
