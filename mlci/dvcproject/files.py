@@ -147,7 +147,10 @@ class Files:
         while probe not in ("", "."):
             if probe in self.outs:
                 return self.outs[probe]
-            probe = posixpath.dirname(probe)
+            parent = posixpath.dirname(probe)
+            if parent == probe:  # "/" of an absolute path: nothing above it
+                return None
+            probe = parent
         return None
 
     def _git_dir(self, path: str) -> list[str]:
