@@ -34,19 +34,25 @@ HISTORY = 5_000
 GOAL = 0.25  # mlci / the three DVC commands together
 HISTORY_GOAL = 1.1  # mlci on the long history / mlci on the small repository
 
-DVC_YAML = """\
-stages:
+PREPARE_STAGE = """\
   prepare:
     cmd: python prepare.py
     deps: [prepare.py]
     params: [prepare]
     outs: [data]
+"""
+
+DVC_YAML = (
+    "stages:\n"
+    + PREPARE_STAGE
+    + """\
   train:
     cmd: python train.py {metrics}
     deps: [train.py, data]
     params: [train]
     metrics: [metrics.json]
 """
+)
 
 PREPARE = """\
 import json
@@ -107,15 +113,10 @@ with open(out, "w", encoding="utf-8") as f:
 """
 
 # templating as DVC resolves it: vars, ${...} and a foreach stage (train@a, train@b)
-TEMPLATED_YAML = """\
-vars:
-  - params.yaml
-stages:
-  prepare:
-    cmd: python prepare.py
-    deps: [prepare.py]
-    params: [prepare]
-    outs: [data]
+TEMPLATED_YAML = (
+    "vars:\n  - params.yaml\nstages:\n"
+    + PREPARE_STAGE
+    + """\
   train:
     foreach: [a, b]
     do:
@@ -125,6 +126,7 @@ stages:
       metrics:
         - metrics-${{item}}.json
 """
+)
 
 
 @dataclass(frozen=True)
