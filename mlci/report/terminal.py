@@ -204,7 +204,8 @@ def render(report: Report, *, precision: int = 4) -> None:
         if link:
             out.print(f"[dim]{escape(link)}[/]")
     for note in report.notes:
-        console.warn(note)
+        if note not in report.problems:  # bad input ends the command as `error:` lines
+            console.warn(note)
 
 
 def _is_number(value: object) -> bool:
