@@ -59,6 +59,7 @@ DEFAULT_PACKAGES = ("numpy", "scikit-learn", "joblib", "pyyaml", "fsspec")
 TAIL_LINES = 30
 STOP_GRACE_S = 10.0
 UNREADY_GRACE_S = 2.0
+PORT_TRIES = 3
 _TRACKING = {"BENTOML_DO_NOT_TRACK": "true"}
 
 
@@ -351,8 +352,6 @@ def serve(
     MLCI_FEEDBACK_STORE for the service, a local folder made absolute (the workers run
     inside the bento's folder); None keeps $MLCI_FEEDBACK_STORE or ./.mlci/feedback.
     """
-    port = port or free_port()
-    url = f"http://127.0.0.1:{port}"
     store = feedback_store or os.environ.get("MLCI_FEEDBACK_STORE") or ".mlci/feedback"
     store = str(store)
     if "://" not in store and "::" not in store:
@@ -364,32 +363,58 @@ def serve(
         log_path = Path(name)
     else:
         log_path = Path(log_file)
-    argv = [*_bentoml_cli(), "serve", bento_tag, "--host", "127.0.0.1", "--port", str(port)]
-    try:
-        with log_path.open("wb") as log:
-            process = subprocess.Popen(
-                argv,
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                env=_env(home, {"MLCI_FEEDBACK_STORE": store}),
-                start_new_session=True,
-            )
-    except OSError as exc:
-        if owned_log:
-            log_path.unlink(missing_ok=True)
-        raise ServiceError(f"cannot start bentoml serve {bento_tag}: {exc}") from None
+    env = _env(home, {"MLCI_FEEDBACK_STORE": store})
+    # a port chosen here can be taken by another program before the server binds it:
+    # a chosen port is chosen again, a given one is the caller's to keep free
+    tries = 1 if port else PORT_TRIES
+    process: subprocess.Popen[bytes] | None = None
     ready = False
     try:
-        _wait_ready(process, url, ready_timeout, log_path, bento_tag)
+        for attempt in range(1, tries + 1):
+            url = f"http://127.0.0.1:{port or free_port()}"
+            process = _start_serve(bento_tag, url, log_path, env)
+            try:
+                _wait_ready(process, url, ready_timeout, log_path, bento_tag)
+            except ServiceError:
+                if attempt < tries and _port_taken(log_path):
+                    stop_group(process, UNREADY_GRACE_S)
+                    continue
+                raise
+            break
         ready = True
         yield url
     finally:
         # a server that never answered has nothing to drain, and a worker stuck in its
         # service's __init__ ignores SIGTERM: give it a short grace before SIGKILL
-        stop_group(process, STOP_GRACE_S if ready else UNREADY_GRACE_S)
+        if process is not None:
+            stop_group(process, STOP_GRACE_S if ready else UNREADY_GRACE_S)
         if owned_log:
             log_path.unlink(missing_ok=True)
+
+
+def _start_serve(tag: str, url: str, log_path: Path, env: dict[str, str]) -> subprocess.Popen[bytes]:
+    port = url.rsplit(":", 1)[1]
+    argv = [*_bentoml_cli(), "serve", tag, "--host", "127.0.0.1", "--port", port]
+    try:
+        with log_path.open("wb") as log:
+            return subprocess.Popen(
+                argv,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                env=env,
+                start_new_session=True,
+            )
+    except OSError as exc:
+        raise ServiceError(f"cannot start bentoml serve {tag}: {exc}") from None
+
+
+def _port_taken(log: Path) -> bool:
+    try:
+        text = log.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return False
+    return "Address already in use" in text or "Errno 98" in text
 
 
 def _log_tail(path: Path) -> str:

@@ -97,8 +97,17 @@ class ActResult:
     seconds: float
 
     def check(self) -> ActResult:
-        assert self.returncode == 0, f"act exited {self.returncode}:\n{self.output[-12000:]}"
+        assert self.returncode == 0, f"act exited {self.returncode}:\n{self.failure()}"
         return self
+
+    def failure(self) -> str:
+        """What a failed run printed, its failing steps' own lines first (they can sit far
+        above the tail, before the post steps' logs)."""
+        failed = [line for line in self.output.splitlines() if "❌" in line]
+        steps = [line for line in self.output.splitlines() if "  | " in line]
+        return "\n".join(
+            ["failed steps:", *failed[-10:], "their last lines:", *steps[-60:], "the tail:"]
+        ) + "\n" + self.output[-6000:]
 
 
 class Act:

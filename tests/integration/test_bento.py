@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import os
+import socket
 import tarfile
 import textwrap
 import time
@@ -339,3 +340,33 @@ def test_tracking_is_off_for_every_bentoml_process(tmp_path: Path) -> None:
     assert env["BENTOML_DO_NOT_TRACK"] == "true"
     assert env["BENTOML_HOME"] == str(tmp_path.resolve())
     assert "BENTOML_HOME" not in bento._env(None) or os.environ.get("BENTOML_HOME")
+
+
+@pytest.mark.slow
+def test_serve_chooses_another_port_when_its_first_is_taken(
+    bento_tag: str, home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A port chosen free can be taken before bentoml binds it (another test, another job)."""
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        busy = taken.getsockname()[1]
+        ports = iter([busy])
+        real = bento.free_port
+        monkeypatch.setattr(bento, "free_port", lambda: next(ports, None) or real())
+        with bento.serve(bento_tag, home=home, ready_timeout=60) as url:
+            assert not url.endswith(f":{busy}")
+            assert bento._get(f"{url}/readyz", timeout=5)[0] == 200
+
+
+@pytest.mark.slow
+def test_serve_on_a_given_taken_port_names_it(bento_tag: str, home: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        busy = taken.getsockname()[1]
+        with (
+            pytest.raises(ServiceError, match="exited with"),
+            bento.serve(bento_tag, home=home, port=busy, ready_timeout=60),
+        ):
+            pytest.fail(f"a server became ready on the taken port {busy}")
