@@ -66,6 +66,13 @@ def commit_all(cwd: Path, message: str) -> str:
     return git(cwd, "rev-parse", "HEAD")
 
 
+def loaded_after(imports: str, modules: set[str]) -> list[str]:
+    """Which of `modules` a fresh interpreter has loaded after `import {imports}`."""
+    code = f"import sys, {imports}; print(sorted({sorted(modules)!r} & sys.modules.keys()))"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    return list(yaml.safe_load(done.stdout))
+
+
 def serve_mlci_repo(server: Path, tag: str) -> str:
     """A bare `mlci-dev/mlci` under `server` with an annotated `tag`; the tag's commit."""
     work = server.parent / "mlci-work"

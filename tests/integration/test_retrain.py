@@ -124,6 +124,13 @@ def branches(origin: Path) -> list[str]:
     return git(origin, "for-each-ref", "--format=%(refname:short)", "refs/heads").split()
 
 
+def assert_nothing_proposed(project: Project, github: GitHubStandin) -> None:
+    """No pull request opened, no branch pushed, no mlci/* branch made in the checkout."""
+    assert pulls(github) == []
+    assert branches(project.origin) == ["main"]
+    assert git(project.repo, "branch", "--list", "mlci/*") == ""
+
+
 def test_feedback_becomes_a_pull_request(
     project: Project, github: GitHubStandin, tmp_path: Path
 ) -> None:
@@ -202,8 +209,7 @@ def test_nothing_new_is_a_quiet_success(project: Project, github: GitHubStandin)
     result = retrain(project.repo)
     assert result.exit_code == 0, result.output
     assert "nothing to retrain" in result.output
-    assert pulls(github) == []
-    assert branches(project.origin) == ["main"]
+    assert_nothing_proposed(project, github)
 
 
 def test_duplicates_only_is_nothing_new(project: Project, github: GitHubStandin) -> None:
@@ -212,9 +218,7 @@ def test_duplicates_only_is_nothing_new(project: Project, github: GitHubStandin)
     assert result.exit_code == 0, result.output
     assert "nothing to retrain" in result.output
     assert "are all in data/digits.csv already" in result.output
-    assert pulls(github) == []
-    assert branches(project.origin) == ["main"]
-    assert git(project.repo, "branch", "--list", "mlci/*") == ""
+    assert_nothing_proposed(project, github)
 
 
 def test_bad_columns_are_refused(project: Project, github: GitHubStandin) -> None:
@@ -227,8 +231,7 @@ def test_bad_columns_are_refused(project: Project, github: GitHubStandin) -> Non
     assert result.exit_code == 2, result.output
     assert bad.name in result.output
     assert "missing label" in result.output
-    assert pulls(github) == []
-    assert branches(project.origin) == ["main"]
+    assert_nothing_proposed(project, github)
     assert project.remote_objects() == before
     assert git(project.repo, "status", "--porcelain") == ""
 
@@ -240,9 +243,7 @@ def test_failing_validation_pushes_nothing(project: Project, github: GitHubStand
     assert result.exit_code == 1, result.output
     assert "fails its expectation suite" in result.output
     assert "pixel_63" in result.output
-    assert pulls(github) == []
-    assert branches(project.origin) == ["main"]
-    assert git(project.repo, "branch", "--list", "mlci/*") == ""
+    assert_nothing_proposed(project, github)
     assert project.remote_objects() == before
     assert (project.repo / "data" / "digits.csv").read_bytes() == project.digits
 
@@ -263,8 +264,7 @@ def test_explicit_source_dry_run_and_no_push(
     local = retrain(project.repo, str(extra), "--no-push", "--branch", "retrain/local")
     assert local.exit_code == 0, local.output
     assert "retrain/local" in git(project.repo, "branch", "--list", "retrain/*")
-    assert branches(project.origin) == ["main"]
-    assert pulls(github) == []
+    assert_nothing_proposed(project, github)
 
     missing = retrain(project.repo, str(tmp_path / "nope.csv"))
     assert missing.exit_code == 2

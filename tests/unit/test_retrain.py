@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import base64
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -12,23 +10,25 @@ import pytest
 from mlci import git
 from mlci.config import DatasetConfig
 from mlci.errors import UsageError
-from mlci.retrain import RetrainResult, SourceFile, _key, _merge, pull_body
+from mlci.retrain import RetrainResult, SourceFile, pull_body
+from mlci.retrain.merge import cell_key, merge_rows
 from tests.conftest import git as run_git
+from tests.conftest import loaded_after
 
 DATASET = DatasetConfig(path="data/x.csv", suite="x")
 
 
 def merge(old: bytes, *files: tuple[str, bytes]) -> tuple[bytes, RetrainResult]:
     result = RetrainResult(status="nothing-new", dataset="x", path="data/x.csv", source="new/")
-    merged, _added = _merge(result, DATASET, "label", old, list(files))
+    merged, _added = merge_rows(result, DATASET, "label", old, list(files))
     return merged, result
 
 
 def test_numbers_compare_by_value() -> None:
-    assert _key("1") == _key("1.0") == _key(" 1 ") == _key("+1")
-    assert _key("0.5") == _key(".5")
-    assert _key("abc") != _key("ABC")
-    assert _key("nan") == _key("nan")
+    assert cell_key("1") == cell_key("1.0") == cell_key(" 1 ") == cell_key("+1")
+    assert cell_key("0.5") == cell_key(".5")
+    assert cell_key("abc") != cell_key("ABC")
+    assert cell_key("nan") == cell_key("nan")
 
 
 def test_rows_are_appended_and_duplicates_dropped() -> None:
@@ -105,10 +105,5 @@ def test_git_gets_the_token_through_the_environment(tmp_path: Path) -> None:
 
 
 def test_retrain_is_not_imported_with_heavy_libraries() -> None:
-    code = (
-        "import sys, mlci.cli, mlci.retrain; "
-        "print(sorted(m for m in ('dvc', 'pandas', 'great_expectations', 'github', 'fsspec') "
-        "if m in sys.modules))"
-    )
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert done.stdout.strip() == "[]"
+    heavy = {"dvc", "pandas", "great_expectations", "github", "fsspec"}
+    assert loaded_after("mlci.cli, mlci.retrain", heavy) == []
