@@ -1,7 +1,7 @@
 """`mlci init`: CI workflows, `[tool.mlci]` and a gx/ skeleton for a git + DVC repository.
 
-- `planner`: the entry points (`init`, `plan`, `write`): the project found, the options
-  checked, the reusable workflows pinned, every file planned, the next steps;
+- `planner`: `init` (and `write`): the project found, the options checked, the reusable
+  workflows pinned, every file planned and, unless a dry run, written; the next steps;
 - `changes`: the plan as data (each file's change and diff, the refusal of conflicts);
 - `workflows`: the workflow files; `pyproject`: `[tool.mlci]` merged into pyproject.toml,
   edited as text by `toml_text`; `gx`: the gx/ project and the starter suite inferred
@@ -10,7 +10,7 @@
 
 from mlci.init.changes import FileChange, InitPlan
 from mlci.init.gx import starter_suite
-from mlci.init.planner import DEFAULT_REF, DEFAULT_REPO, init, plan, write
+from mlci.init.planner import DEFAULT_REF, DEFAULT_REPO, init, write
 
 __all__ = [
     "DEFAULT_REF",
@@ -18,7 +18,6 @@ __all__ = [
     "FileChange",
     "InitPlan",
     "init",
-    "plan",
     "starter_suite",
     "write",
 ]

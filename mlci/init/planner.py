@@ -43,30 +43,6 @@ def init(
     dry_run: bool = False,
 ) -> InitPlan:
     """Plan the files; unless `dry_run`, write them (refusing conflicts without `force`)."""
-    planned = plan(path, data=data, repo=repo, ref=ref, runner=runner, mlci_version=mlci_version)
-    if not dry_run:
-        write(planned, force=force)
-    return planned
-
-
-def write(planned: InitPlan, *, force: bool = False) -> None:
-    planned.check(force=force)
-    for change in planned.pending:
-        target = planned.root / change.path
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_bytes(change.new.encode("utf-8"))
-    planned.written = True
-
-
-def plan(
-    path: Path | None = None,
-    *,
-    data: Sequence[Path] = (),
-    repo: str | None = None,
-    ref: str | None = None,
-    runner: Sequence[str] = (),
-    mlci_version: str | None = None,
-) -> InitPlan:
     start = (path or Path.cwd()).resolve()
     repo = _checked("--repo", repo or DEFAULT_REPO, r"[A-Za-z0-9][A-Za-z0-9-]*/[A-Za-z0-9._-]+")
     ref = _checked("--ref", ref or DEFAULT_REF, r"[A-Za-z0-9_][A-Za-z0-9._/-]*")
@@ -115,7 +91,18 @@ def plan(
             whole_file(root, f"{prefix}{GX_DIR}/expectations/{dataset.name}.json", text)
         )
     result.next_steps = _next_steps(result, settings, datasets, ref=ref, unpinned=unpinned_why)
+    if not dry_run:
+        write(result, force=force)
     return result
+
+
+def write(planned: InitPlan, *, force: bool = False) -> None:
+    planned.check(force=force)
+    for change in planned.pending:
+        target = planned.root / change.path
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(change.new.encode("utf-8"))
+    planned.written = True
 
 
 def pin(repo: str, ref: str) -> tuple[str, str]:

@@ -6,7 +6,6 @@ import difflib
 import json
 import shutil
 import subprocess
-import sys
 import tomllib
 from pathlib import Path
 
@@ -16,7 +15,7 @@ from click.testing import CliRunner, Result
 from mlci import config
 from mlci.cli import cli
 from mlci.init import DEFAULT_REF, starter_suite
-from tests.conftest import BIN, commit_all, git, serve_mlci_repo, sh
+from tests.conftest import BIN, commit_all, git, loaded_after, serve_mlci_repo, sh
 
 WORKFLOWS = [
     "mlci-main.yml",
@@ -399,13 +398,8 @@ def test_written_workflows_are_pinned_by_sha_and_pass_zizmor(
 
 
 def test_init_imports_no_heavy_library() -> None:
-    code = (
-        "import sys, mlci.cli, mlci.init\n"
-        "heavy = {'pandas', 'dvc', 'mlflow', 'great_expectations', 'bentoml', 'torch', 'sklearn'}\n"
-        "print(sorted(heavy & set(sys.modules)))\n"
-    )
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert done.stdout.strip() == "[]"
+    heavy = {"pandas", "dvc", "mlflow", "great_expectations", "bentoml", "torch", "sklearn"}
+    assert loaded_after("mlci.cli, mlci.init", heavy) == []
 
 
 def test_gx_project_of_the_user_is_kept(tiny: Path) -> None:
