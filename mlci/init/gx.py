@@ -8,8 +8,8 @@ import uuid
 from typing import Any
 
 GX_DIR = "gx"
-INT_SET_MAX = 10  # an integer column with at most this many values gets a value set (labels)
-TEXT_SET_MAX = 20  # a text column with at most this many values gets a value set
+_INT_SET_MAX = 10  # an integer column with at most this many values gets a value set (labels)
+_TEXT_SET_MAX = 20  # a text column with at most this many values gets a value set
 _SUITE_NAMESPACE = uuid.UUID("6f1d1c52-3c1e-4b8e-9a57-5d7f0e6b2a10")  # stable expectation ids
 
 
@@ -102,7 +102,7 @@ def starter_suite(frame: Any, name: str, shown: str) -> dict[str, Any]:
                     min_value=low,
                     max_value=high,
                 )
-        limit = {"int": INT_SET_MAX, "text": TEXT_SET_MAX}.get(kind or "")
+        limit = {"int": _INT_SET_MAX, "text": _TEXT_SET_MAX}.get(kind or "")
         if limit and len(present):
             values = sorted({_plain(v) for v in present.unique()}, key=str)
             if kind == "int":

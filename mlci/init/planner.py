@@ -28,7 +28,7 @@ from mlci.init.workflows import WORKFLOWS_DIR, workflows
 DEFAULT_REPO = "mlci-dev/mlci"
 # the release tag of this mlci; `--ref` takes a commit SHA to pin by hash
 DEFAULT_REF = f"v{__version__}"
-DEFAULT_RUNNER = ("ubuntu-latest",)
+_DEFAULT_RUNNER = ("ubuntu-latest",)
 
 
 def init(
@@ -64,11 +64,11 @@ def init(
     settings = validated(f"{prefix}pyproject.toml", pyproject.text)
 
     result = InitPlan(root=root, project=project)
-    pinned, unpinned_why = pin(repo, ref)
+    pinned, unpinned_why = _pin(repo, ref)
     files = workflows(
         repo=repo,
         ref=pinned,
-        runner=labels or list(DEFAULT_RUNNER),
+        runner=labels or list(_DEFAULT_RUNNER),
         mlci_version=mlci_version,
         branch=_default_branch(root),
         working_directory=shown_project,
@@ -105,7 +105,7 @@ def write(planned: InitPlan, *, force: bool = False) -> None:
     planned.written = True
 
 
-def pin(repo: str, ref: str) -> tuple[str, str]:
+def _pin(repo: str, ref: str) -> tuple[str, str]:
     """`ref` as the workflows write it: `SHA # ref` when the tag or branch resolves, else
     `ref` itself, with why it could not be pinned.
 

@@ -9,8 +9,8 @@ from mlci import ci
 from mlci.report import safe
 from mlci.retrain.result import RetrainResult, Step
 
-MARKER = "<!-- mlci-retrain -->"
-MAX_FILES_SHOWN = 50
+_MARKER = "<!-- mlci-retrain -->"
+_MAX_FILES_SHOWN = 50
 
 
 def propose(
@@ -76,7 +76,7 @@ def pull_body(result: RetrainResult) -> str:
     """The data diff as markdown; every name and value from the data is escaped."""
     dropped = result.duplicates_existing + result.duplicates_new
     lines = [
-        MARKER,
+        _MARKER,
         f"## {safe.inline(_title(result))}",
         "",
         f"New labelled data from {safe.code(result.source)} merged into "
@@ -116,7 +116,7 @@ def pull_body(result: RetrainResult) -> str:
     if result.dropped_columns:
         names = ", ".join(safe.code(c) for c in result.dropped_columns[:20])
         lines += ["", f"Columns not in the dataset, dropped: {names}"]
-    shown = result.files[:MAX_FILES_SHOWN]
+    shown = result.files[:_MAX_FILES_SHOWN]
     table = ["| file | rows | added | duplicates |", "|---|---:|---:|---:|"]
     table += [f"| {safe.cell(f.name)} | {f.rows} | {f.added} | {f.duplicates} |" for f in shown]
     if len(result.files) > len(shown):

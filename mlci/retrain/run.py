@@ -26,7 +26,7 @@ from mlci.retrain.sources import read_sources
 if TYPE_CHECKING:
     from mlci.validate.results import Result as ValidationResult
 
-BRANCH_PREFIX = "mlci/retrain-"
+_BRANCH_PREFIX = "mlci/retrain-"
 
 
 def retrain(
@@ -108,7 +108,7 @@ class _Run:
             )
             return result
         result.md5_after = md5(merged)
-        result.branch = branch or f"{BRANCH_PREFIX}{result.dataset}-{result.md5_after[:8]}"
+        result.branch = branch or f"{_BRANCH_PREFIX}{result.dataset}-{result.md5_after[:8]}"
         # Actions: the token, the bot's identity
         auth = ci.git_env(self.root, token=self.token, env=self.env)
         if self.push and not self.dry_run:
