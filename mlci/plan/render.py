@@ -41,9 +41,10 @@ def render_plan(plan: Plan) -> None:
     out.print(layout.table(columns, rows, width=out.width))
     working = sum(1 for b in plan.branches if b.action == "run")
     where = f"local and remote '{plan.remote}'" if plan.remote else "local only"
-    verdict = (
-        f"fan-out: {working} branches run at once"
-        if plan.fan_out
-        else f"no fan-out: {working} branch{'es' if working != 1 else ''} to run"
-    )
+    if plan.fan_out:
+        verdict = f"fan-out: {working} branches run at once"
+    elif not plan.branches:
+        verdict = "no fan-out: no independent branches"
+    else:
+        verdict = f"no fan-out: {working} branch{'es' if working != 1 else ''} to run"
     console.info(f"{verdict}; run-cache read: {where}")

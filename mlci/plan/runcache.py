@@ -113,13 +113,29 @@ def _data_source(stage: Any) -> Outcome:
     return Outcome("restore", outs, "checked out from the cache or the remote")
 
 
+def _hashable(stage: Any) -> bool:
+    """DVC's `_can_hash`; a dependency missing from the workspace makes it False, not an error."""
+    from dvc.stage.cache import _can_hash
+
+    try:
+        return bool(_can_hash(stage))
+    except (OSError, ValueError):
+        return False
+
+
+def _workspace_to_be(stage: Any, expected: dict[str, Any]) -> None:
+    """Dependencies that a stage before restores read the hash it will leave, not today's."""
+    for dep in stage.deps:
+        if dep.fs_path in expected:
+            dep.get_hash = lambda hash_info=expected[dep.fs_path].hash_info: hash_info
+
+
 def _expected_deps(stage: Any, expected: dict[str, Any]) -> bool:
     """Give each dependency the hash it will have when the stage's turn comes (False: cannot)."""
     for dep in stage.deps:
         if dep.fs_path in expected:
             out = expected[dep.fs_path]
             dep.hash_info, dep.meta = out.hash_info, out.meta
-            dep.get_hash = lambda hash_info=out.hash_info: hash_info
         else:
             try:
                 dep.save()  # what DVC's `save_deps` does before it looks the stage up
@@ -140,11 +156,11 @@ def _from_run_cache(
     repo: Any, stage: Any, expected: dict[str, Any], remote: _Remote | None
 ) -> Outcome:
     """DVC's `StageCache.restore` for inputs dvc.lock does not record: an entry, or a run."""
-    from dvc.stage.cache import _can_hash, _get_stage_hash
+    from dvc.stage.cache import _get_stage_hash
 
     if not _expected_deps(stage, expected):
         return Outcome(_RUN, why="a dependency is missing")
-    if not _can_hash(stage):
+    if not _hashable(stage):
         return Outcome(_RUN, why="DVC's run-cache cannot hold this stage")
     entry = repo.stage_cache._load(stage)
     where = "local run-cache"
@@ -161,12 +177,11 @@ def _from_run_cache(
 def _command_stage(
     repo: Any, stage: Any, expected: dict[str, Any], remote: _Remote | None
 ) -> Outcome:
-    from dvc.stage.cache import _can_hash
-
     if any(_overlaps(dep.fs_path, expected) for dep in stage.deps):
         return Outcome(_RUN, why="a dependency overlaps an output restored before it")
     if stage.frozen:
         return Outcome("unchanged", _outs(stage))
+    _workspace_to_be(stage, expected)
 
     def dep_changed(dep: Any) -> bool:
         if dep.fs_path in expected:
@@ -182,7 +197,7 @@ def _command_stage(
         return Outcome("unchanged", _outs(stage))
     # dvc.lock records these inputs: its outputs come from the cache (`dvc repro --pull`
     # pulls them from the remote; without a remote, the stage must be one DVC can hash)
-    if (remote is not None or _can_hash(stage)) and _available(stage, remote):
+    if (remote is not None or _hashable(stage)) and _available(stage, remote):
         return Outcome("restore", _outs(stage), "dvc.lock")
     return Outcome(_RUN, why="the outputs dvc.lock records are in no cache")
 

@@ -145,6 +145,17 @@ def test_each_action_is_what_dvc_repro_then_does(tmp_path: Path) -> None:
     assert ran_by_dvc_repro(third) == []
     assert (third / "compare.txt").read_bytes() == (second / "compare.txt").read_bytes()
 
+    # back to what the first runs did: the local run-cache has it, with the remote's not read
+    (second / "hyper-2.txt").write_text("lr=2\n")
+    (second / "pyproject.toml").write_text("[tool.mlci.dvc]\nrun_cache = false\n")
+    plan = api.plan(second)
+    back = {"train@2", "evaluate@2", "compare"}
+    assert {s.name: s.action for s in plan.stages} == {
+        name: "restore" if name in back else "unchanged" for name in ALL
+    }
+    assert {s.why for s in plan.stages if s.name in back} == {"local run-cache"}
+    assert sorted(ran_by_dvc_repro(second)) == []
+
     # targets: what `dvc repro train@1` takes, nothing more
     assert list(actions(third, "train@1")) == ["prepare", "train@1"]
 
