@@ -20,6 +20,7 @@ from benchmarks import (
     registry,
     report,
     report_diff,
+    restore,
     serving,
     startup,
     validate_data,
@@ -54,6 +55,11 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument(
         "--footprint-only", action="store_true", help="run only the install footprint measurement"
+    )
+    parser.add_argument(
+        "--restore-only",
+        action="store_true",
+        help="run only the S3 restore measurement (mlci run vs dvc pull/repro/push)",
     )
     parser.add_argument("--keep", action="store_true", help="keep the temp dir, print its path")
     args = parser.parse_args(argv)
@@ -122,6 +128,24 @@ def _measure_footprint(shell: Shell, tmp: Path, results: Results) -> None:
         print(f"  {line}", flush=True)
 
 
+def _measure_restore(
+    shell: Shell, source: Path, tmp: Path, args: argparse.Namespace, results: Results
+) -> None:
+    _step(f"restore from S3: fresh clone's mlci run vs dvc pull/repro/push ({args.slow}×)")
+    restore.measure_restore(shell, source, tmp, args.slow, results)
+
+
+def _restore_only(shell: Shell, tmp: Path, args: argparse.Namespace) -> Results:
+    results = Results()
+    _step("copying the reference project into a fresh git repository")
+    source = project.new_repo(shell, REPO, tmp / "source", tmp / "remote")
+    _step("first full `mlci run`, dvc.lock committed")
+    shell.run(["mlci", "run", "--no-tracking"], source)
+    project.commit_all(shell, source, "dvc.lock of the first run")
+    _measure_restore(shell, source, tmp, args, results)
+    return results
+
+
 def _measure(shell: Shell, tmp: Path, args: argparse.Namespace) -> Results:
     results = Results()
     if args.footprint_only:
@@ -157,6 +181,7 @@ def _measure(shell: Shell, tmp: Path, args: argparse.Namespace) -> Results:
 
     _step(f"3/4 fresh clone with a warm remote vs a full run ({args.slow}×)")
     clone.measure_clone(shell, source, remote, tmp, args.slow, results)
+    _measure_restore(shell, source, tmp, args, results)
     _measure_report(shell, tmp, args, results)
     _measure_serving(shell, tmp, args, results)
     _measure_registry(shell, tmp, args, results)
@@ -182,7 +207,8 @@ def main(argv: list[str] | None = None) -> int:
     tmp = Path(tempfile.mkdtemp(prefix="mlci-bench-"))
     started = time.perf_counter()
     try:
-        results = _measure(Shell(isolated_env(tmp, bin_dir)), tmp, args)
+        measured = _restore_only if args.restore_only else _measure
+        results = measured(Shell(isolated_env(tmp, bin_dir)), tmp, args)
     except BenchError as exc:
         print(f"\nFAILED: {exc}\n{exc.tail()}", file=sys.stderr)
         return 1
@@ -205,6 +231,8 @@ def main(argv: list[str] | None = None) -> int:
         reps = f"{args.validate} validate"
     if args.footprint_only:
         reps = "1 install per job"
+    if args.restore_only:
+        reps = f"{args.slow} S3 restore"
     elapsed = time.perf_counter() - started
     print("\n" + "\n".join(report.summary(_machine(), reps, results, elapsed)))
     return 0 if all(check.ok for check in results.checks) else 1
