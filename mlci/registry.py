@@ -42,17 +42,16 @@ registry tag, so that GTO's one-second ordering sees each as the latest.
 from __future__ import annotations
 
 import datetime as dt
-import os
 import re
-import subprocess
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
+from mlci import git
 from mlci.dvc import load_yaml, project_from
-from mlci.errors import ServiceError, UsageError
+from mlci.errors import UsageError
 
 if TYPE_CHECKING:
     from mlci.config import ReleaseConfig
@@ -311,38 +310,6 @@ _FIELDS = (
 _FORMAT = "".join(f"%({name})%00" for name in _FIELDS)
 
 
-def _git(
-    root: Path, *args: str, env: dict[str, str] | None = None
-) -> subprocess.CompletedProcess[str]:
-    if not root.is_dir():
-        raise UsageError(f"no such directory: {root}")
-    try:
-        done = subprocess.run(
-            ["git", *args],
-            cwd=root,
-            capture_output=True,
-            text=True,
-            encoding="utf-8",
-            errors="replace",
-            check=False,
-            env={**os.environ, **env} if env else None,
-        )
-    except FileNotFoundError:
-        raise ServiceError("git failed: is it installed and on PATH?") from None
-    if done.returncode != 0 and "not a git repository" in done.stderr:
-        raise UsageError(
-            f"not a git repository: {root}", hint="the model registry lives in git tags"
-        )
-    return done
-
-
-def _git_ok(root: Path, *args: str, env: dict[str, str] | None = None) -> str:
-    done = _git(root, *args, env=env)
-    if done.returncode != 0:
-        raise ServiceError(f"git {' '.join(args)} failed: {done.stderr.strip()}")
-    return done.stdout
-
-
 def _email(text: str) -> str:
     return text[1:-1] if text.startswith("<") and text.endswith(">") else text
 
@@ -390,7 +357,7 @@ class _Refs:
 
 
 def _read_refs(root: Path) -> _Refs:
-    out = _git_ok(root, "for-each-ref", f"--format={_FORMAT}", "refs/tags")
+    out = git.tag_refs(root, _FORMAT)
     values = out.split("\0")
     width = len(_FIELDS)
     refs = _Refs()
@@ -1033,10 +1000,10 @@ def load(root: Path) -> Registry:
 
 
 def _resolve(root: Path, ref: str) -> str:
-    done = _git(root, "rev-parse", "--verify", "--quiet", "--end-of-options", f"{ref}^{{commit}}")
-    if done.returncode != 0:
+    sha = git.resolve(root, ref)
+    if sha is None:
         raise UsageError(f"unknown revision '{ref}': not a commit in {root}")
-    return done.stdout.strip()
+    return sha
 
 
 def _newest_ts(registry: Registry, name: str) -> int:
@@ -1056,15 +1023,7 @@ def _create_tag(
     if now <= newest:
         # GTO orders tags by their date, to the second: keep this one strictly newer
         env["GIT_COMMITTER_DATE"] = f"{newest + 1} +0000"
-    done = _git(root, "tag", "-a", "-m", message, "--", tag, commit, env=env)
-    if done.returncode != 0:
-        stderr = done.stderr.strip()
-        if "tell me who you are" in stderr or "empty ident" in stderr:
-            raise UsageError(
-                "git needs an identity to write the tag",
-                hint='git config user.name "Your Name" && git config user.email you@example.com',
-            )
-        raise ServiceError(f"git tag {tag} failed: {stderr}")
+    git.create_tag(root, tag, commit, message, env=env)
 
 
 def push_tag(root: Path, tag: str) -> None:
@@ -1072,12 +1031,7 @@ def push_tag(root: Path, tag: str) -> None:
     from mlci import ci
 
     # in Actions the checkout keeps no credentials: git gets GITHUB_TOKEN from the environment
-    done = _git(root, "push", "origin", f"refs/tags/{tag}", env=ci.git_env(root))
-    if done.returncode != 0:
-        raise ServiceError(
-            f"git push origin {tag} failed: {done.stderr.strip()}",
-            hint=f"the tag exists locally; push it with `git push origin {tag}`",
-        )
+    git.push_tag(root, tag, env=ci.git_env(root))
 
 
 def _known(registry: Registry, root: Path, name: str) -> None:
@@ -1149,25 +1103,14 @@ def register(
 
 
 def _default_branch_ref(root: Path) -> str:
-    done = _git(root, "symbolic-ref", "--quiet", "refs/remotes/origin/HEAD")
-    branch = (
-        done.stdout.strip().removeprefix("refs/remotes/origin/") if done.returncode == 0 else ""
-    )
-    branch = branch or "main"
+    branch = git.default_branch(root)
     for candidate in (f"refs/remotes/origin/{branch}", f"refs/heads/{branch}"):
-        if _git(root, "rev-parse", "--verify", "--quiet", candidate).returncode == 0:
+        if git.resolve(root, candidate) is not None:
             return candidate
     raise UsageError(
         f"cannot check a protected stage: no branch '{branch}' (nor origin/{branch})",
         hint="fetch the default branch (in GitHub Actions: actions/checkout with fetch-depth: 0)",
     )
-
-
-def _on_branch(root: Path, commit: str, branch_ref: str) -> bool:
-    done = _git(root, "merge-base", "--is-ancestor", commit, branch_ref)
-    if done.returncode in (0, 1):
-        return done.returncode == 0
-    raise ServiceError(f"git merge-base --is-ancestor failed: {done.stderr.strip()}")
 
 
 def _registered(registry: Registry, name: str, version: str) -> _Ver:
@@ -1229,7 +1172,7 @@ def promote(
                 )
         if stage in cfg.protected:
             branch = _default_branch_ref(root)
-            if not _on_branch(root, ver.commit, branch):
+            if not git.is_ancestor(root, ver.commit, branch):
                 shown = branch.removeprefix("refs/remotes/").removeprefix("refs/heads/")
                 raise UsageError(
                     f"{stage} is protected: {name} {version} (commit {ver.commit[:7]}) is not on {shown}",
@@ -1339,7 +1282,7 @@ def apply_rollback(root: Path, plan: RollbackPlan, *, push: bool = False) -> str
 
 def delete_tag(root: Path, tag: str) -> None:
     """Remove a local tag (one made by this process and not pushed: an undo)."""
-    _git_ok(Path(root), "tag", "-d", "--", tag)
+    git.delete_tag(Path(root), tag)
 
 
 def rollback(root: Path, name: str, stage: str, *, push: bool = False) -> str:
