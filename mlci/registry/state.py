@@ -175,11 +175,9 @@ def _view(name: str, art: GtoArtifact | None, meta: dict[str, Any] | None) -> Ar
             )
         )
     history: dict[str, list[tuple[int, StageEvent]]] = {}
-    order = 0
     for ver in art.versions:
         for vstage in ver.stages.values():
             for ev in vstage.assignments + vstage.unassignments:
-                order += 1
                 history.setdefault(vstage.stage, []).append(
                     (
                         ev.ts,
