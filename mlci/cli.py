@@ -512,7 +512,8 @@ def validate_model(base: str | None, head: str, no_checks: bool, token: str | No
 @handle_errors
 def models(name: str | None, fmt: str) -> None:
     """The model registry from git tags: versions and stages (GTO's tags; `gto show` JSON)."""
-    from mlci import api, registry_view
+    from mlci import api
+    from mlci.registry import view as registry_view
 
     state = api.models(_directory(), name)
     if fmt == "json":

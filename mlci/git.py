@@ -40,37 +40,76 @@ def open_repo(path: Path) -> gitpython.Repo:
         raise ServiceError("git failed: is it installed and on PATH?") from None
 
 
-def _git(path: Path, *args: str, env: Mapping[str, str] | None = None, timeout: float = 60) -> str:
+_NO_REPO_HINT = "run mlci inside a git checkout (git init)"
+
+
+def _run(
+    path: Path | None,
+    *args: str,
+    env: Mapping[str, str] | None = None,
+    timeout: float = 60,
+    silent: str | None = None,
+) -> subprocess.CompletedProcess[str]:
+    """Run git in `path` and return what it did, whatever its exit status.
+
+    The one place git is started. A missing directory is bad input; no git, or no
+    answer in `timeout` seconds (said by `silent`, if given), is an outside tool failing.
+    """
+    if path is not None and not path.is_dir():
+        raise UsageError(f"no such directory: {path}")
     try:
-        done = subprocess.run(
+        return subprocess.run(
             ["git", *args],
             cwd=path,
             capture_output=True,
             text=True,
+            encoding="utf-8",
+            errors="replace",
             check=False,
             timeout=timeout,
             # no optional locks: `git status` must not rewrite the index (a dry run writes nothing)
             env={**os.environ, "GIT_OPTIONAL_LOCKS": "0", **(env or {})},
         )
     except subprocess.TimeoutExpired:
-        raise ServiceError(f"git {args[0]} gave no answer in {timeout:.0f} s") from None
+        raise ServiceError(silent or f"git {args[0]} gave no answer in {timeout:.0f} s") from None
     except FileNotFoundError:
         raise ServiceError("git failed: is it installed and on PATH?") from None
-    except NotADirectoryError:
-        raise UsageError(f"no such directory: {path}") from None
+
+
+def _git(
+    path: Path,
+    *args: str,
+    env: Mapping[str, str] | None = None,
+    timeout: float = 60,
+    hint: str = _NO_REPO_HINT,
+) -> str:
+    """git's output; outside a repository a UsageError (with `hint`), any other failure a
+    ServiceError."""
+    done = _run(path, *args, env=env, timeout=timeout)
+    _check_repo(path, done, hint)
     if done.returncode != 0:
-        if "not a git repository" in done.stderr:
-            raise UsageError(
-                f"not a git repository: {path}", hint="run mlci inside a git checkout (git init)"
-            )
         raise ServiceError(f"git {' '.join(args)} failed: {done.stderr.strip()}")
     return done.stdout
 
 
+def _check_repo(
+    path: Path, done: subprocess.CompletedProcess[str], hint: str = _NO_REPO_HINT
+) -> None:
+    if done.returncode != 0 and "not a git repository" in done.stderr:
+        raise UsageError(f"not a git repository: {path}", hint=hint)
+
+
+def _needs_identity(stderr: str) -> bool:
+    return any(
+        text in stderr.lower() for text in ("tell me who you are", "empty ident", "user.email")
+    )
+
+
+_IDENTITY_HINT = 'git config user.name "Your Name" && git config user.email you@example.com'
+
+
 def head(path: Path) -> Head:
     # one `git status` call instead of GitPython: this runs on every `mlci run`
-    if not path.is_dir():
-        raise UsageError(f"no such directory: {path}")
     sha: str | None = None
     branch: str | None = None
     dirty = False
@@ -89,8 +128,6 @@ def head(path: Path) -> Head:
 
 
 def toplevel(path: Path) -> Path:
-    if not path.is_dir():
-        raise UsageError(f"no such directory: {path}")
     return Path(_git(path, "rev-parse", "--show-toplevel").strip())
 
 
@@ -125,14 +162,7 @@ class CommitReader:
 
 def worktree_files(path: Path) -> list[str] | None:
     """The working tree's files git tracks or would (ignored ones left out); None outside git."""
-    done = subprocess.run(
-        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
-        cwd=path,
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=60,
-    )
+    done = _run(path, "ls-files", "-z", "--cached", "--others", "--exclude-standard")
     if done.returncode != 0:
         return None
     return sorted({name for name in done.stdout.split("\0") if name and (path / name).exists()})
@@ -140,23 +170,16 @@ def worktree_files(path: Path) -> list[str] | None:
 
 def resolve(path: Path, rev: str) -> str | None:
     """The commit a revision names, or None when it does not exist here."""
-    done = subprocess.run(
-        ["git", "rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}"],
-        cwd=path,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    if rev.startswith("-"):
+        return None  # an option, not a revision (no ref name starts with '-')
+    done = _run(path, "rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}")
     return done.stdout.strip() if done.returncode == 0 else None
 
 
 def fetch(path: Path, ref: str, *, remote: str = "origin", depth: int | None = 1) -> bool:
     """Fetch one commit or ref (what a shallow CI clone lacks); False when the remote has none."""
     args = ["fetch", "--quiet", "--no-tags", *([f"--depth={depth}"] if depth else []), remote, ref]
-    done = subprocess.run(
-        ["git", *args], cwd=path, capture_output=True, text=True, check=False, timeout=300
-    )
-    return done.returncode == 0
+    return _run(path, *args, timeout=300).returncode == 0
 
 
 def resolve_or_fetch(path: Path, rev: str, *, remote: str = "origin") -> str:
@@ -177,20 +200,12 @@ def resolve_or_fetch(path: Path, rev: str, *, remote: str = "origin") -> str:
 
 
 def merge_base(path: Path, a: str, b: str) -> str | None:
-    done = subprocess.run(
-        ["git", "merge-base", a, b], cwd=path, capture_output=True, text=True, check=False
-    )
+    done = _run(path, "merge-base", a, b)
     return done.stdout.strip() or None if done.returncode == 0 else None
 
 
 def default_branch(path: Path, remote: str = "origin") -> str:
-    done = subprocess.run(
-        ["git", "symbolic-ref", "--quiet", "--short", f"refs/remotes/{remote}/HEAD"],
-        cwd=path,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    done = _run(path, "symbolic-ref", "--quiet", "--short", f"refs/remotes/{remote}/HEAD")
     name = done.stdout.strip()
     return name.removeprefix(f"{remote}/") if done.returncode == 0 and name else "main"
 
@@ -219,13 +234,57 @@ def export_tree(path: Path, rev: str, where: Path) -> None:
 
 
 def remove_worktree(path: Path, where: Path) -> None:
-    subprocess.run(
-        ["git", "worktree", "remove", "--force", str(where)],
-        cwd=path,
-        capture_output=True,
-        check=False,
-    )
-    subprocess.run(["git", "worktree", "prune"], cwd=path, capture_output=True, check=False)
+    _run(path, "worktree", "remove", "--force", str(where))
+    _run(path, "worktree", "prune")
+
+
+# --- tags: the model registry's store (mlci/registry) -----------------------------------
+
+_TAGS_HINT = "the model registry lives in git tags"
+
+
+def tag_refs(path: Path, fmt: str) -> str:
+    """`git for-each-ref --format=FMT refs/tags`: every tag, read in one call."""
+    return _git(path, "for-each-ref", f"--format={fmt}", "refs/tags", hint=_TAGS_HINT)
+
+
+def create_tag(
+    path: Path, tag: str, commit: str, message: str, *, env: Mapping[str, str] | None = None
+) -> None:
+    """An annotated tag `tag` on `commit` (its date and tagger may come in `env`)."""
+    done = _run(path, "tag", "-a", "-m", message, "--", tag, commit, env=env)
+    _check_repo(path, done, _TAGS_HINT)
+    if done.returncode != 0:
+        stderr = done.stderr.strip()
+        if _needs_identity(stderr):
+            raise UsageError("git needs an identity to write the tag", hint=_IDENTITY_HINT)
+        raise ServiceError(f"git tag {tag} failed: {stderr}")
+
+
+def delete_tag(path: Path, tag: str) -> None:
+    _git(path, "tag", "-d", "--", tag, hint=_TAGS_HINT)
+
+
+def push_tag(
+    path: Path, tag: str, *, remote: str = "origin", env: Mapping[str, str] | None = None
+) -> None:
+    """`git push REMOTE refs/tags/TAG`; a failure is a ServiceError (the tag stays local)."""
+    done = _run(path, "push", remote, f"refs/tags/{tag}", env=env, timeout=300)
+    _check_repo(path, done, _TAGS_HINT)
+    if done.returncode != 0:
+        raise ServiceError(
+            f"git push {remote} {tag} failed: {done.stderr.strip()}",
+            hint=f"the tag exists locally; push it with `git push {remote} {tag}`",
+        )
+
+
+def is_ancestor(path: Path, commit: str, ref: str) -> bool:
+    """Whether `commit` is on the history of `ref` (`git merge-base --is-ancestor`)."""
+    done = _run(path, "merge-base", "--is-ancestor", commit, ref)
+    _check_repo(path, done, _TAGS_HINT)
+    if done.returncode in (0, 1):
+        return done.returncode == 0
+    raise ServiceError(f"git merge-base --is-ancestor failed: {done.stderr.strip()}")
 
 
 ACTIONS_BOT_IDENTITY = {
@@ -240,9 +299,7 @@ def has_identity(path: Path) -> bool:
     """Whether git knows who commits (user.email, or GIT_COMMITTER_EMAIL / EMAIL set)."""
     if os.environ.get("GIT_COMMITTER_EMAIL") or os.environ.get("EMAIL"):
         return True
-    done = subprocess.run(
-        ["git", "config", "--get", "user.email"], cwd=path, capture_output=True, check=False
-    )
+    done = _run(path, "config", "--get", "user.email")
     return done.returncode == 0 and bool(done.stdout.strip())
 
 
@@ -254,12 +311,7 @@ def token_auth(
     already has such a header (persisted credentials): GitHub refuses two."""
     if not token:
         return {}
-    configured = subprocess.run(
-        ["git", "config", "--get-regexp", r"^http\..*\.extraheader$"],
-        cwd=path,
-        capture_output=True,
-        check=False,
-    )
+    configured = _run(path, "config", "--get-regexp", r"^http\..*\.extraheader$")
     if configured.returncode == 0 and configured.stdout.strip():
         return {}
     basic = base64.b64encode(f"x-access-token:{token}".encode()).decode()
@@ -278,11 +330,8 @@ def commit_paths(
     try:
         _git(path, "commit", "--quiet", "--no-verify", "-m", message, env=env)
     except ServiceError as exc:
-        if "tell me who you are" in exc.message.lower() or "user.email" in exc.message:
-            raise UsageError(
-                "git needs an identity to commit",
-                hint='git config user.name "Your Name" && git config user.email you@example.com',
-            ) from None
+        if _needs_identity(exc.message):
+            raise UsageError("git needs an identity to commit", hint=_IDENTITY_HINT) from None
         raise
     return _git(path, "rev-parse", "HEAD").strip()
 
@@ -321,17 +370,15 @@ def remote_ref(url: str, ref: str, *, timeout: float = 20.0) -> str:
     such ref; git never prompts for credentials here.
     """
     wanted = [f"refs/tags/{ref}", f"refs/tags/{ref}^{{}}", f"refs/heads/{ref}"]
-    try:
-        done = subprocess.run(
-            ["git", "ls-remote", url, *wanted],
-            capture_output=True,
-            text=True,
-            check=False,
-            timeout=timeout,
-            env={**os.environ, "GIT_TERMINAL_PROMPT": "0"},
-        )
-    except subprocess.TimeoutExpired:
-        raise ServiceError(f"git ls-remote {url}: no answer in {timeout:.0f} s") from None
+    done = _run(
+        None,
+        "ls-remote",
+        url,
+        *wanted,
+        env={"GIT_TERMINAL_PROMPT": "0"},
+        timeout=timeout,
+        silent=f"git ls-remote {url}: no answer in {timeout:.0f} s",
+    )
     if done.returncode != 0:
         last = (done.stderr.strip().splitlines() or ["failed"])[-1]
         raise ServiceError(f"git ls-remote {url}: {last}")

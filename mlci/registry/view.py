@@ -1,6 +1,6 @@
 """`mlci models` in the terminal: the tables `gto show` and `gto show NAME` print.
 
-The data comes from `registry.Registry.show()` (what `gto show --json` gives); this module
+The data comes from `Registry.show()` (state.py: what `gto show --json` gives); this module
 only lays it out, with GTO's columns and conventions: `#STAGE` headers, `-` for nothing,
 `*NAME` for an artifact with stage tags but no registered version, commits cut to 7 digits.
 """
