@@ -13,7 +13,7 @@ from mlci.dvc.outputs import TrackedOut, add_and_push, export_output, fetch_outp
 from mlci.dvc.pipeline import Pipeline, PullResult, StageRun
 from mlci.dvc.project import Project, flatten, load_project, load_yaml, parse, project_from
 from mlci.dvc.remotes import check_remote, resolve_remote
-from mlci.dvc.repo import Remote, check_pipeline
+from mlci.dvc.repo import Remote, check_pipeline, opened
 from mlci.dvc.templates import TemplateError, parse_python_params, resolve_templates
 
 __all__ = [
@@ -32,6 +32,7 @@ __all__ = [
     "flatten",
     "load_project",
     "load_yaml",
+    "opened",
     "parse",
     "parse_python_params",
     "project_from",

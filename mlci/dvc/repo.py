@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from mlci.dvc.capture import dvc_logs
 from mlci.dvc.messages import dvc_message
 from mlci.errors import UsageError
 
@@ -18,6 +22,7 @@ __all__ = [
     "check_pipeline",
     "describe_remote",
     "open_repo",
+    "opened",
     "remote_overrides",
 ]
 
@@ -52,6 +57,27 @@ def open_repo(root: Path, remote: Remote | None = None) -> Repo:
         return Repo(str(root), config=remote_overrides(remote) or None)
     except NotDvcRepoError:
         raise UsageError(f"not a DVC repository: {root}", hint="run `dvc init` first") from None
+
+
+@contextmanager
+def opened(root: Path, remote: Remote | None = None) -> Iterator[Repo]:
+    """The DVC repository at `root`, opened in process from its root, DVC's logs kept quiet.
+
+    For readers of DVC's own objects (its index and stage graph, the run-cache), under
+    the repository's lock: `mlci plan`. A pipeline DVC refuses raises UsageError (exit 2).
+    """
+    from dvc.exceptions import DvcException
+    from dvc.repo import lock_repo
+
+    with contextlib.chdir(root), dvc_logs():
+        repo = open_repo(root, remote)
+        try:
+            with lock_repo(repo):  # as DVC's own commands hold it while they read stages
+                yield repo
+        except DvcException as exc:
+            raise UsageError(dvc_message(exc)) from None
+        finally:
+            repo.close()
 
 
 def check_pipeline(root: Path) -> None:
