@@ -146,7 +146,7 @@ class Server:
 
 def cpu_seconds(pid: int) -> float:
     """CPU time (user + system) of a server: the process and its descendants (workers)."""
-    from mlci.release.bento import process_tree
+    from mlci.release.processes import process_tree
 
     total = 0
     for child, _start in process_tree(pid):
@@ -180,7 +180,7 @@ def launched(
 ) -> Iterator[tuple[float, int]]:
     """Start a server in a session of its own; yield (launch → ready seconds, its pid);
     stop it, workers and all, on the way out."""
-    from mlci.release.bento import stop_group
+    from mlci.release.processes import stop_group
 
     started = time.perf_counter()
     with log.open("wb") as out:

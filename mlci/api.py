@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from mlci.dvc import StageRun
     from mlci.init import InitPlan
     from mlci.plan import Plan
-    from mlci.release.deploy import ReleaseResult, RollbackResult
+    from mlci.release.results import ReleaseResult, RollbackResult
     from mlci.report.model import Report
     from mlci.report.post import PostedReport
     from mlci.reproduce import RunResult
@@ -304,10 +304,10 @@ def rollback(
     step: Callable[[str], None] = lambda _: None,
 ) -> RollbackResult:
     """Give STAGE back to its previous holder: a stage tag, the MLflow alias, a deployment."""
-    from mlci.release import deploy
+    from mlci.release import rollback as release_rollback
 
     root, cfg = _project(path)
-    return deploy.rollback(root, cfg, name, stage, push=push, token=token, step=step)
+    return release_rollback.rollback(root, cfg, name, stage, push=push, token=token, step=step)
 
 
 def release(
@@ -376,7 +376,7 @@ def release_auto(
     step: Callable[[str], None] = lambda _: None,
 ) -> list[ReleaseResult]:
     """Register and release the next version of each changed model whose gates pass."""
-    from mlci.release import deploy
+    from mlci.release import auto
 
     root, cfg = _project(path)
-    return deploy.auto(root, cfg, bump=bump, push=push, token=token, step=step)
+    return auto.auto(root, cfg, bump=bump, push=push, token=token, step=step)

@@ -18,7 +18,7 @@ from mlci import __version__, console, extras, interrupts, logs
 from mlci.errors import MlciError, UsageError
 
 if TYPE_CHECKING:
-    from mlci.release.deploy import ReleaseResult
+    from mlci.release.results import ReleaseResult
     from mlci.report.model import Report
     from mlci.validate.results import Result as ValidationResult
 

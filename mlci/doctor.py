@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import os
-import shutil
-import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from mlci import config, dvc, extras, git, hardware, tracking
+from mlci import config, docker, dvc, extras, git, hardware, tracking
 from mlci.errors import MlciError
 
 __all__ = ["Check", "checks"]
@@ -115,22 +113,15 @@ def _github() -> Check:
 
 
 def _docker() -> Check:
-    if shutil.which("docker") is None:
+    engine = docker.engine(timeout=10)
+    if engine.state == "answers":
+        return Check("docker", "ok", f"engine {engine.detail}")
+    if engine.state == "no client":
         return Check(
             "docker", "info", "not installed: `mlci release --containerize` is unavailable"
         )
-    try:
-        probe = subprocess.run(
-            ["docker", "info", "--format", "{{.ServerVersion}}"],
-            capture_output=True,
-            text=True,
-            timeout=10,
-            check=False,
-        )
-    except (OSError, subprocess.TimeoutExpired) as exc:
-        return Check("docker", "info", f"client found, engine not answering ({exc})")
-    if probe.returncode == 0 and probe.stdout.strip():
-        return Check("docker", "ok", f"engine {probe.stdout.strip()}")
+    if engine.state == "no answer":
+        return Check("docker", "info", f"client found, engine not answering ({engine.detail})")
     return Check("docker", "info", "client found, no engine running: containerizing is unavailable")
 
 

@@ -336,6 +336,11 @@ def commit_paths(
     return _git(path, "rev-parse", "HEAD").strip()
 
 
+def trailer(path: Path, rev: str, key: str) -> str:
+    """The value of the trailer `key` in the message of commit `rev` ('' when it has none)."""
+    return _git(path, "log", "-1", f"--format=%(trailers:key={key},valueonly)", rev).strip()
+
+
 def set_branch(path: Path, branch: str, sha: str) -> None:
     """Point the local branch `branch` at `sha` (created, or moved)."""
     _git(path, "branch", "--force", "--no-track", branch, sha)

@@ -11,7 +11,7 @@ import os
 import re
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 __all__ = [
@@ -52,14 +52,7 @@ class Gpu:
     uuid: str | None
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "index": self.index,
-            "name": self.name,
-            "memory_mib": self.memory_mib,
-            "driver": self.driver,
-            "cuda": self.cuda,
-            "uuid": self.uuid,
-        }
+        return asdict(self)
 
     def details(self) -> str:
         parts = []
@@ -84,16 +77,8 @@ class Runner:
     runner_name: str | None
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "os": self.os,
-            "python": self.python,
-            "cpu_model": self.cpu_model,
-            "cpu_count": self.cpu_count,
-            "memory_mib": self.memory_mib,
-            "gpus": [gpu.to_dict() for gpu in self.gpus],
-            "gpu_error": self.gpu_error,
-            "runner_name": self.runner_name,
-        }
+        # the GPUs as a JSON list, in the field order of the dataclass
+        return asdict(self) | {"gpus": [gpu.to_dict() for gpu in self.gpus]}
 
     def summary(self) -> str:
         cpus = f"{self.cpu_count} CPU{'' if self.cpu_count == 1 else 's'}"

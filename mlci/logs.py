@@ -13,7 +13,7 @@ for each command):
   are written there too, one line each, naming where they come from.
 - at the end, when something was written and not shown, one line says where.
 
-Stage commands and subprocesses keep their own channels (file descriptors).
+Stage commands and child processes keep their own channels (file descriptors).
 """
 
 from __future__ import annotations
@@ -87,7 +87,7 @@ class _LibraryStream(io.TextIOBase):
         return False  # progress bars draw once, not frame by frame, into a file
 
     def fileno(self) -> int:
-        # subprocesses given sys.stderr write to the terminal's descriptor, as before
+        # child processes given sys.stderr write to the terminal's descriptor, as before
         return (self.terminal if self.active else self._outside()).fileno()
 
     @property

@@ -1,7 +1,9 @@
 """BentoML for a model release: store the model, build and export the bento, serve it,
-smoke-test it over HTTP, and build a container image where a Docker engine answers.
+and build a container image where a Docker engine answers.
 
-The only mlci module that imports bentoml, and only inside functions.
+The only mlci module that imports or runs bentoml, and it imports it only inside
+functions. The smoke test of a served bento is in mlci.release.smoke, the Docker
+engine is asked through mlci.docker.
 
 Where BentoML keeps things (``home``): BentoML resolves ``BENTOML_HOME`` lazily, once per
 process, and memoizes the stores (``BentoMLContainer.bento_store`` / ``model_store``).
@@ -25,39 +27,34 @@ import json
 import os
 import secrets
 import shutil
-import signal
 import socket
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from mlci.errors import GateFailed, ServiceError, UsageError
+from mlci import docker
+from mlci.errors import ServiceError, UsageError
+from mlci.release.processes import STOP_GRACE_S, stop_group
+from mlci.release.smoke import get
 
 __all__ = [
     "DEFAULT_PACKAGES",
     "build",
     "containerize",
-    "docker_available",
     "export",
     "free_port",
-    "process_tree",
     "save_model",
     "serve",
-    "smoke_test",
-    "stop_group",
 ]
 
 # What the bento's Python environment needs for the reference service (pipelines.digits):
 # the container installs these; `bentoml serve` here runs in the current environment.
 DEFAULT_PACKAGES = ("numpy", "scikit-learn", "joblib", "pyyaml", "fsspec")
 TAIL_LINES = 30
-STOP_GRACE_S = 10.0
 UNREADY_GRACE_S = 2.0
 PORT_TRIES = 3
 _TRACKING = {"BENTOML_DO_NOT_TRACK": "true"}
@@ -241,100 +238,6 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def _get(url: str, timeout: float) -> tuple[int, bytes]:
-    try:
-        with urllib.request.urlopen(url, timeout=timeout) as response:  # noqa: S310 (http only)
-            return int(response.status), response.read()
-    except urllib.error.HTTPError as exc:
-        return exc.code, exc.read()
-
-
-Proc = tuple[int, int]  # (pid, start time in clock ticks): a pid cannot be mistaken after reuse
-
-
-def _proc_table() -> dict[int, tuple[int, int, int, str]]:
-    """pid -> (parent pid, process group, start time, state) of every process, from /proc."""
-    table: dict[int, tuple[int, int, int, str]] = {}
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:
-            continue
-        # pid (comm) state ppid pgrp session ... starttime (field 22); comm may hold spaces
-        fields = stat.rpartition(")")[2].split()
-        table[int(entry.name)] = (int(fields[1]), int(fields[2]), int(fields[19]), fields[0])
-    return table
-
-
-def process_tree(pid: int) -> set[Proc]:
-    """The live process `pid` and all its descendants (empty where there is no /proc).
-
-    BentoML's workers start sessions of their own (circus), so a process group does not
-    hold them: stopping a server needs its tree, taken while the parent still lives.
-    """
-    if not Path("/proc").is_dir():
-        return set()
-    table = _proc_table()
-    children: dict[int, list[int]] = {}
-    for child, (parent, _group, _start, state) in table.items():
-        if state != "Z":
-            children.setdefault(parent, []).append(child)
-    found: set[Proc] = set()
-    todo = [pid] if pid in table and table[pid][3] != "Z" else []
-    while todo:
-        current = todo.pop()
-        found.add((current, table[current][2]))
-        todo.extend(children.get(current, []))
-    return found
-
-
-def _alive(known: set[Proc], pgid: int) -> set[Proc]:
-    """Which of `known`, and which members of group `pgid`, still run (zombies do not)."""
-    if not Path("/proc").is_dir():
-        try:
-            os.killpg(pgid, 0)
-        except ProcessLookupError:
-            return set()
-        except PermissionError:
-            pass
-        return {(pgid, 0)}
-    table = _proc_table()
-    return {
-        (pid, start)
-        for pid, (_parent, group, start, state) in table.items()
-        if state != "Z" and ((pid, start) in known or group == pgid)
-    }
-
-
-def _signal(procs: set[Proc], pgid: int, sig: signal.Signals) -> None:
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(pgid, sig)
-    for pid, _start in procs:
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.kill(pid, sig)
-
-
-def stop_group(process: subprocess.Popen[bytes], grace: float = STOP_GRACE_S) -> None:
-    """Stop a server started with start_new_session=True: SIGTERM its process group and
-    every descendant, SIGKILL whatever is left after `grace` s, reap the leader."""
-    pgid = process.pid  # the leader of a new session: its pid is the group id
-    known = process_tree(pgid)
-    for sig in (signal.SIGTERM, signal.SIGKILL):
-        _signal(_alive(known, pgid), pgid, sig)
-        deadline = time.monotonic() + (grace if sig == signal.SIGTERM else 5.0)
-        while time.monotonic() < deadline:
-            if process.poll() is None:
-                known |= process_tree(pgid)  # a worker started while shutting down
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                process.wait(timeout=0.1)
-            if process.poll() is not None and not _alive(known, pgid):
-                return
-    with contextlib.suppress(subprocess.TimeoutExpired):
-        process.wait(timeout=5)
-
-
 @contextlib.contextmanager
 def serve(
     bento_tag: str,
@@ -392,7 +295,9 @@ def serve(
             log_path.unlink(missing_ok=True)
 
 
-def _start_serve(tag: str, url: str, log_path: Path, env: dict[str, str]) -> subprocess.Popen[bytes]:
+def _start_serve(
+    tag: str, url: str, log_path: Path, env: dict[str, str]
+) -> subprocess.Popen[bytes]:
     port = url.rsplit(":", 1)[1]
     argv = [*_bentoml_cli(), "serve", tag, "--host", "127.0.0.1", "--port", port]
     try:
@@ -435,80 +340,12 @@ def _wait_ready(
                 + _log_tail(log)
             )
         with contextlib.suppress(OSError):  # refused, reset, timed out: not up yet
-            if _get(f"{url}/readyz", timeout=1.0)[0] == 200:
+            if get(f"{url}/readyz", timeout=1.0)[0] == 200:
                 return
         time.sleep(0.2)
     raise ServiceError(
         f"bentoml serve {tag}: not ready at {url}/readyz after {timeout:g} s:\n" + _log_tail(log)
     )
-
-
-def _post_json(url: str, body: Any, timeout: float = 30) -> tuple[int, Any]:
-    data = json.dumps(body).encode("utf-8")
-    request = urllib.request.Request(  # noqa: S310 (http only)
-        url, data=data, headers={"Content-Type": "application/json"}, method="POST"
-    )
-    try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310
-            status, raw = int(response.status), response.read()
-    except urllib.error.HTTPError as exc:
-        status, raw = exc.code, exc.read()
-    try:
-        return status, json.loads(raw)
-    except ValueError:
-        return status, raw.decode("utf-8", errors="replace")
-
-
-def smoke_test(url: str, rows: list[list[float]], expected: list[int]) -> None:
-    """The served model answers like the local one: /predict, then /healthz and /metrics."""
-    url = url.rstrip("/")
-    try:
-        status, body = _post_json(f"{url}/predict", {"rows": rows})
-    except OSError as exc:
-        raise GateFailed(f"smoke test: POST {url}/predict failed: {exc}") from None
-    if status != 200:
-        raise GateFailed(f"smoke test: POST {url}/predict answered HTTP {status}: {body}")
-    if not isinstance(body, list) or len(body) != len(expected):
-        got = f"{len(body)} predictions" if isinstance(body, list) else repr(body)[:200]
-        raise GateFailed(f"smoke test: expected {len(expected)} predictions, got {got}")
-    for index, (served, local) in enumerate(zip(body, expected, strict=True)):
-        if served != local:
-            differing = sum(s != e for s, e in zip(body, expected, strict=True))
-            raise GateFailed(
-                f"smoke test: the served model disagrees with the local one on {differing} of "
-                f"{len(expected)} rows; first at index {index}: served {served!r}, local {local!r}"
-            )
-    for path, needle in (("/healthz", b""), ("/metrics", b"# TYPE")):
-        try:
-            status, content = _get(f"{url}{path}", timeout=10)
-        except OSError as exc:
-            raise GateFailed(f"smoke test: GET {url}{path} failed: {exc}") from None
-        if status != 200 or needle not in content:
-            raise GateFailed(f"smoke test: GET {url}{path} answered HTTP {status}")
-
-
-def docker_available() -> tuple[bool, str]:
-    """(True, server version) when a Docker engine answers, else (False, why not)."""
-    docker = shutil.which("docker")
-    if docker is None:
-        return False, "the docker command is not on PATH"
-    try:
-        proc = subprocess.run(
-            [docker, "info", "--format", "{{.ServerVersion}}"],
-            capture_output=True,
-            text=True,
-            timeout=20,
-            check=False,
-        )
-    except subprocess.TimeoutExpired:
-        return False, "`docker info` did not answer within 20 s"
-    except OSError as exc:
-        return False, f"cannot run docker: {exc.strerror}"
-    version = proc.stdout.strip()
-    if proc.returncode != 0 or not version:
-        lines = [line for line in (proc.stderr or proc.stdout).splitlines() if line.strip()]
-        return False, lines[-1].strip() if lines else f"`docker info` exited {proc.returncode}"
-    return True, f"Docker engine {version}"
 
 
 # bentoml.container.build uses the global bento store whatever store it is given, so it
@@ -526,7 +363,7 @@ def containerize(bento_tag: str, *, push_image: str | None = None, home: Path | 
 
     Returns the image reference. Without a Docker engine: ServiceError (exit 3).
     """
-    available, why = docker_available()
+    available, why = docker.available()
     if not available:
         raise ServiceError(
             f"no Docker engine: {why}", hint="start Docker, or release without --containerize"
@@ -539,10 +376,5 @@ def containerize(bento_tag: str, *, push_image: str | None = None, home: Path | 
         timeout=3600,
     )
     if push_image:
-        _run(
-            ["docker", "push", push_image],
-            what=f"docker push {push_image}",
-            home=home,
-            timeout=3600,
-        )
+        docker.push(push_image, timeout=3600)
     return image

@@ -22,8 +22,9 @@ from typing import Any
 import numpy as np
 import pytest
 
+from mlci import docker
 from mlci.errors import GateFailed, ServiceError
-from mlci.release import bento
+from mlci.release import bento, smoke
 
 ROOT = Path(__file__).resolve().parents[2]
 SERVICE = "pipelines.digits.service:Digits"
@@ -153,14 +154,14 @@ def test_build_failure_is_a_service_error_with_the_output(model_tag: str, home: 
 def test_served_bento_passes_the_smoke_test(server: str, local: Any) -> None:
     x, _ = _digits()
     rows = x[:50].tolist()
-    bento.smoke_test(server, rows, local.predict(x[:50]).tolist())
+    smoke.smoke_test(server, rows, local.predict(x[:50]).tolist())
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("count", [1, 100])
 def test_predict_one_and_many_rows(server: str, local: Any, count: int) -> None:
     x, _ = _digits()
-    status, body = bento._post_json(f"{server}/predict", {"rows": x[-count:].tolist()})
+    status, body = smoke.post_json(f"{server}/predict", {"rows": x[-count:].tolist()})
     assert status == 200
     assert body == local.predict(x[-count:]).tolist()
 
@@ -171,13 +172,13 @@ def test_smoke_test_names_the_first_difference(server: str, local: Any) -> None:
     expected = local.predict(x[:10]).tolist()
     expected[3] = (expected[3] + 1) % 10
     with pytest.raises(GateFailed, match="1 of 10 rows; first at index 3"):
-        bento.smoke_test(server, x[:10].tolist(), expected)
+        smoke.smoke_test(server, x[:10].tolist(), expected)
 
 
 @pytest.mark.slow
 def test_smoke_test_fails_on_an_http_error(server: str) -> None:
     with pytest.raises(GateFailed, match="HTTP 400"):
-        bento.smoke_test(server, [[1.0] * 63], [0])
+        smoke.smoke_test(server, [[1.0] * 63], [0])
 
 
 @pytest.mark.slow
@@ -197,7 +198,7 @@ def test_feedback_batch_becomes_one_file(server: str, feedback_dir: Path, local:
     before = _files(feedback_dir)
     predicted = local.predict(x[:5]).tolist()
     body = {"rows": x[:5].tolist(), "predictions": predicted, "labels": y[:5].tolist()}
-    status, answer = bento._post_json(f"{server}/feedback", body)
+    status, answer = smoke.post_json(f"{server}/feedback", body)
     assert status == 200, answer
     new = [p for p in _files(feedback_dir) if p not in before]
     assert len(new) == 1 and new[0].name.startswith("feedback-") and new[0].suffix == ".csv"
@@ -246,7 +247,7 @@ def test_feedback_with_a_wrong_shape_is_refused_and_writes_nothing(
     server: str, feedback_dir: Path, body: dict[str, Any]
 ) -> None:
     before = _files(feedback_dir)
-    status, answer = bento._post_json(f"{server}/feedback", body)
+    status, answer = smoke.post_json(f"{server}/feedback", body)
     assert 400 <= status < 500, answer
     assert _files(feedback_dir) == before
 
@@ -319,7 +320,7 @@ def test_no_docker_engine_is_a_service_error(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     monkeypatch.setenv("PATH", str(tmp_path))  # no docker command at all
-    available, why = bento.docker_available()
+    available, why = docker.available()
     assert not available and "not on PATH" in why
     with pytest.raises(ServiceError, match="no Docker engine: ") as caught:
         bento.containerize("digits:test1")
@@ -327,7 +328,7 @@ def test_no_docker_engine_is_a_service_error(
 
 
 def test_docker_without_a_daemon_is_not_available() -> None:
-    available, why = bento.docker_available()
+    available, why = docker.available()
     if available:
         pytest.skip(f"a Docker engine answers here ({why})")
     assert why
@@ -356,7 +357,7 @@ def test_serve_chooses_another_port_when_its_first_is_taken(
         monkeypatch.setattr(bento, "free_port", lambda: next(ports, None) or real())
         with bento.serve(bento_tag, home=home, ready_timeout=60) as url:
             assert not url.endswith(f":{busy}")
-            assert bento._get(f"{url}/readyz", timeout=5)[0] == 200
+            assert smoke.get(f"{url}/readyz", timeout=5)[0] == 200
 
 
 @pytest.mark.slow

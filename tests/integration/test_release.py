@@ -15,8 +15,8 @@ from click.testing import CliRunner
 from mlci import api, registry, tracking
 from mlci.cli import cli
 from mlci.errors import ServiceError, UsageError
-from mlci.release import deploy
-from mlci.release.deploy import ReleaseResult
+from mlci.release import auto, deploy
+from mlci.release.results import ReleaseResult
 from tests.conftest import commit_all, copy_reference_project, git, mlflow_server
 from tests.github_standin import GitHubStandin
 
@@ -154,9 +154,9 @@ def test_failed_release_leaves_the_alias_and_says_failure(
 
 
 def test_containerize_without_docker_exits_3_first(released_repo: Path) -> None:
-    from mlci.release import bento
+    from mlci import docker
 
-    if bento.docker_available()[0]:
+    if docker.available()[0]:
         pytest.skip("a Docker engine is available here")
     with pytest.raises(ServiceError, match="--containerize needs a Docker engine"):
         api.release(released_repo, "no-such-tag@v9.9.9", containerize=True)
@@ -491,7 +491,7 @@ def test_bump_from_trailer_then_pr_label(
     if labels is not None:
         _merged_pull(github_env, sha, 5, labels)
     client = github.Client(TOKEN, REPO, api_url=github_env.url)
-    bump, source = deploy.choose_bump(
+    bump, source = auto.choose_bump(
         bump_repo, api.load_config(bump_repo), sha, github_client=client
     )
     assert bump == expected[0] and expected[1] in source
@@ -501,7 +501,7 @@ def test_bump_labels_need_a_token_and_a_prefix(bump_repo: Path) -> None:
     sha = git(bump_repo, "rev-parse", "HEAD")
     said: list[str] = []
     cfg = api.load_config(bump_repo)
-    assert deploy.choose_bump(bump_repo, cfg, sha, github_client=None, step=said.append) == (
+    assert auto.choose_bump(bump_repo, cfg, sha, github_client=None, step=said.append) == (
         "patch",
         "the default (PR labels not read: no GitHub token)",
     )
@@ -513,7 +513,7 @@ def test_bump_labels_need_a_token_and_a_prefix(bump_repo: Path) -> None:
 
     (bump_repo / "pyproject.toml").write_text('[tool.mlci.release]\nbump_label_prefix = ""\n')
     off = api.load_config(bump_repo)
-    assert deploy.choose_bump(bump_repo, off, sha, github_client=Unreachable())[0] == "patch"
+    assert auto.choose_bump(bump_repo, off, sha, github_client=Unreachable())[0] == "patch"
 
 
 def test_custom_bump_label_prefix(bump_repo: Path, github_env: GitHubStandin) -> None:
@@ -526,7 +526,7 @@ def test_custom_bump_label_prefix(bump_repo: Path, github_env: GitHubStandin) ->
     _merged_pull(github_env, sha, 9, ["release:major", "semver/minor"])
     client = github.Client(TOKEN, REPO, api_url=github_env.url)
     cfg = api.load_config(bump_repo)
-    assert deploy.choose_bump(bump_repo, cfg, sha, github_client=client)[0] == "minor"
+    assert auto.choose_bump(bump_repo, cfg, sha, github_client=client)[0] == "minor"
 
 
 # --- the tracking-server path: a real `mlflow server` on 127.0.0.1 ----------------------

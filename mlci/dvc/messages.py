@@ -1,0 +1,18 @@
+"""DVC's exceptions as the one line mlci's errors carry (DESIGN.md: no traceback)."""
+
+from __future__ import annotations
+
+__all__ = ["dvc_message", "first_line"]
+
+
+def first_line(exc: BaseException) -> str:
+    """The first line of an exception's text, else its type's name."""
+    text = str(exc).strip() or type(exc).__name__
+    return text.splitlines()[0]
+
+
+def dvc_message(exc: BaseException) -> str:
+    """A DVC error with its cause: "'./dvc.yaml' validation failed" says which file, the
+    cause says which key."""
+    cause = f": {first_line(exc.__cause__)}" if exc.__cause__ else ""
+    return f"{first_line(exc)}{cause}"

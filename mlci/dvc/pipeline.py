@@ -1,0 +1,218 @@
+"""`mlci run`'s DVC work: one repository opened in process to pull, `dvc repro` and push.
+
+Each stage comes back as ran, cached (a run-cache hit) or unchanged, timed; the
+stage commands' output is followed line by line and the failing stage's stderr
+kept (mlci.dvc.capture). Each stage command runs in a process group of its own,
+which an interrupt stops as a whole (mlci.dvc.stages, mlci.interrupts).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+from mlci import interrupts
+from mlci.dvc.capture import capture_output, dvc_logs
+from mlci.dvc.messages import dvc_message, first_line
+from mlci.dvc.remotes import check_remote
+from mlci.dvc.repo import Remote, describe_remote, open_repo
+from mlci.dvc.stages import own_environment_first, stage_commands_in_own_group, stopped_cleanly
+from mlci.errors import ServiceError, StageFailed, UsageError
+
+if TYPE_CHECKING:
+    from dvc.repo import Repo
+
+__all__ = ["Pipeline", "PullResult", "StageRun", "StageStatus"]
+
+StageStatus = Literal["ran", "cached", "unchanged"]
+
+
+@dataclass(frozen=True)
+class PullResult:
+    fetched: int
+    missing: int  # objects the remote does not have (yet): their stages will run
+
+
+@dataclass
+class StageRun:
+    name: str
+    status: StageStatus
+    seconds: float = 0.0
+
+
+class Pipeline:
+    """One DVC repository opened in process for a whole `mlci run`: pull, repro, push.
+
+    In process, because a second interpreter importing DVC costs more than the
+    no-op repro itself. The stage commands still run as DVC's child processes;
+    their output is taken from file descriptors 1 and 2 while a stage runs.
+    """
+
+    def __init__(self, root: Path, remote: Remote | None = None) -> None:
+        self.root = root
+        self.remote = remote
+        # DVC resolves targets and paths against the working directory, as its CLI runs in the root
+        self._cwd = contextlib.chdir(root)
+        self._cwd.__enter__()
+        self._repo: Repo | None = None
+
+    @property
+    def repo(self) -> Repo:
+        if self._repo is None:
+            self._repo = open_repo(self.root, self.remote)
+            self._repo.scm_context.quiet = True  # mlci says what changed; DVC's git hints are noise
+        return self._repo
+
+    def _fresh(self) -> None:
+        # a Repo that pulled keeps state that stops the next repro from saving run-cache
+        # entries (seen with DVC 3.67): each operation gets its own, as with the dvc CLI
+        if self._repo is not None:
+            self._repo.close()
+            self._repo = None
+
+    def __enter__(self) -> Pipeline:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        try:
+            self._fresh()
+        finally:
+            self._cwd.__exit__(None, None, None)
+
+    def _describe(self) -> str:
+        assert self.remote is not None  # noqa: S101 (callers check)
+        return describe_remote(self.remote)
+
+    def pull(self, *, run_cache: bool) -> PullResult:
+        """Fetch outputs and the run-cache into the local cache; the workspace is not touched.
+
+        `repro` then checks out what unchanged stages need (`pull=True`), so a file
+        in the workspace is never overwritten or removed by the pull.
+        """
+        from dvc.exceptions import DownloadError
+
+        assert self.remote is not None  # noqa: S101 (callers check)
+        check_remote(self.root, self.remote)
+        self._fresh()
+        with dvc_logs():
+            try:
+                fetched = self.repo.fetch(remote=self.remote.name, run_cache=run_cache)
+                return PullResult(fetched=int(fetched), missing=0)
+            except DownloadError as exc:
+                return PullResult(fetched=0, missing=int(exc.amount))
+            except Exception as exc:
+                raise ServiceError(
+                    f"pull from {self._describe()} failed: {first_line(exc)}"
+                ) from None
+
+    def push(self, *, run_cache: bool) -> int:
+        """Push outputs (and the run-cache); returns how many output objects were sent."""
+        from dvc.exceptions import UploadError
+
+        assert self.remote is not None  # noqa: S101 (callers check)
+        check_remote(self.root, self.remote, create=True)
+        self._fresh()
+        with dvc_logs():
+            try:
+                # outputs first, counted by DVC as really sent; then the run-cache entries,
+                # which DVC counts whether or not the remote had them already
+                sent = int(self.repo.push(remote=self.remote.name, run_cache=False))
+                if run_cache:
+                    self.repo.stage_cache.push(self.remote.name)
+                return sent
+            except UploadError as exc:
+                raise ServiceError(
+                    f"push to {self._describe()} failed: {exc.amount} objects not sent; "
+                    "nothing is reported as pushed"
+                ) from None
+            except Exception as exc:
+                raise ServiceError(
+                    f"push to {self._describe()} failed: {first_line(exc)}"
+                ) from None
+
+    def repro(
+        self,
+        targets: tuple[str, ...] = (),
+        *,
+        force: bool = False,
+        pull: bool = False,
+        on_stage: Callable[[StageRun], None] | None = None,
+        on_line: Callable[[str], None] | None = None,
+    ) -> list[StageRun]:
+        """`dvc repro`; each stage comes back as ran / cached (run-cache) / unchanged, timed.
+
+        With `pull`, a run-cache hit whose outputs are only in the remote is
+        downloaded instead of re-run (`dvc repro --pull`).
+        """
+        from dvc.exceptions import DvcException
+        from dvc.repo.reproduce import _reproduce_stage
+        from dvc.stage.exceptions import StageCmdFailedError
+
+        self._fresh()
+        stages: list[StageRun] = []
+        failure: dict[str, Any] = {}
+
+        def repro_fn(stage: Any, **kwargs: Any) -> Any:
+            name = str(stage.addressing)
+            started = time.monotonic()
+            dvcfile = Path(stage.path) if stage.is_data_source else None
+            before = dvcfile.read_bytes() if dvcfile and dvcfile.exists() else None
+            if stage.is_data_source and all(Path(out.fs_path).exists() for out in stage.outs):
+                # data already in the workspace (say, regenerated) but not in the cache:
+                # DVC's pull would refuse to replace it; plain repro saves it to the cache
+                kwargs = {**kwargs, "pull": False}
+            shown = name.removesuffix(".dvc")
+            with (
+                dvc_logs(on_line) as messages,
+                capture_output(on_line) as tail,
+                stopped_cleanly(stage, shown),
+            ):
+                try:
+                    ret = _reproduce_stage(stage, **kwargs)
+                except Exception as exc:
+                    failure.update(stage=name, exc=exc, tail=list(tail))
+                    raise
+            if ret is None or (dvcfile is not None and dvcfile.read_bytes() == before):
+                # a data source that DVC only verified (and cached) is unchanged
+                status: StageStatus = "unchanged"
+            elif any("is cached - skipping run" in m for m in messages):
+                status = "cached"
+            else:
+                status = "ran"
+            seconds = round(time.monotonic() - started, 3)
+            run = StageRun(name=shown, status=status, seconds=seconds)
+            stages.append(run)
+            if on_stage:
+                on_stage(run)
+            return ret
+
+        def after() -> str:
+            return f"after stage '{stages[-1].name}'" if stages else "before any stage started"
+
+        try:
+            with (
+                own_environment_first(),
+                dvc_logs(on_line),
+                interrupts.where(after),
+                interrupts.protected(),
+                stage_commands_in_own_group(),
+            ):
+                self.repo.reproduce(
+                    list(targets) or None,
+                    force=force,
+                    repro_fn=repro_fn,
+                    pull=pull and self.remote is not None,
+                )
+        except DvcException as exc:
+            if not failure:
+                raise UsageError(f"dvc repro: {dvc_message(exc)}") from None
+            cause = failure["exc"]
+            tail = "\n".join(failure["tail"])
+            if isinstance(cause, StageCmdFailedError):
+                raise StageFailed(failure["stage"], str(cause), tail) from None
+            raise UsageError(f"stage '{failure['stage']}': {first_line(cause)}") from None
+        return stages
