@@ -19,7 +19,7 @@ __all__ = ["make"]
 
 
 def make(root: Path, cfg: config.Config, targets: Sequence[str] = ()) -> Plan:
-    from mlci.plan import graph, runcache
+    from mlci.dvc import graph, runcache
 
     if not (root / ".dvc").is_dir():
         raise UsageError(f"not a DVC repository: {root}", hint="run `dvc init` first")

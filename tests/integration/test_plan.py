@@ -17,7 +17,7 @@ from click.testing import CliRunner
 
 from mlci import api, dvc
 from mlci.cli import cli
-from mlci.plan import graph
+from mlci.dvc import graph
 from tests.conftest import BIN, commit_all, free_port, git, sh
 
 WRITE = "python -c \"import sys; open(sys.argv[1], 'w').write(sys.argv[2])\""

@@ -21,8 +21,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from mlci.dvc.graph import Node
 from mlci.errors import ServiceError
-from mlci.plan.graph import Node
 
 __all__ = ["Action", "Outcome", "decide"]
 
