@@ -104,6 +104,7 @@ class Server:
         self._thread.join(timeout=5)
 
     def serve(self, h: _Handler) -> None:
+        """Answer one request (on the handler's thread) and record it in ``requests``."""
         method = h.command
         split = urllib.parse.urlsplit(h.path)
         query = dict(urllib.parse.parse_qsl(split.query, keep_blank_values=True))
