@@ -49,8 +49,35 @@ _AGGREGATES = {
     "expect_table_column_count_to_be_between": "columns",
 }
 
+# one phrase per expectation type; {all} is "all " or, with `mostly` < 1, "at least 95% of "
+_PHRASES = {
+    **{kind: noun + " {range}" for kind, noun in _AGGREGATES.items()},
+    "expect_column_values_to_be_between": "{all}values {range}",
+    "expect_column_values_to_not_be_null": "no nulls",
+    "expect_column_values_to_be_null": "{all}values null",
+    "expect_column_values_to_be_in_set": "{all}values in {{{value_set}}}",
+    "expect_column_values_to_not_be_in_set": "no value in {{{value_set}}}",
+    "expect_column_values_to_be_in_type_list": "type one of {type_list}",
+    "expect_column_values_to_be_of_type": "type {type_}",
+    "expect_column_values_to_be_unique": "unique values",
+    "expect_column_distinct_values_to_contain_set": "distinct values include {{{value_set}}}",
+    "expect_column_distinct_values_to_be_in_set": "distinct values within {{{value_set}}}",
+    "expect_column_distinct_values_to_equal_set": "distinct values exactly {{{value_set}}}",
+    "expect_column_values_to_match_regex": "{all}values match /{regex}/",
+    "expect_table_row_count_to_equal": "rows = {value}",
+    "expect_table_column_count_to_equal": "columns = {value}",
+    "expect_table_columns_to_match_set": "columns {how} {{{column_set}}}",
+    "expect_table_columns_to_match_ordered_list": "columns in order [{column_list}]",
+    "expect_column_to_exist": "column exists",
+}
+# the phrases that read differently when only a share of the values must qualify
+_SHARE_PHRASES = {
+    "expect_column_values_to_not_be_null": "{share}values not null",
+    "expect_column_values_to_be_unique": "{share}values unique",
+}
 
-def describe(kind: str, kwargs: dict[str, Any]) -> str:  # noqa: PLR0911, PLR0912 (one phrase per type)
+
+def describe(kind: str, kwargs: dict[str, Any]) -> str:
     """The expectation in words."""
     mostly = kwargs.get("mostly")
     share = (
@@ -58,43 +85,21 @@ def describe(kind: str, kwargs: dict[str, Any]) -> str:  # noqa: PLR0911, PLR091
         if isinstance(mostly, int | float) and mostly < 1
         else ""
     )
-    if kind in _AGGREGATES:
-        return f"{_AGGREGATES[kind]} {_range(kwargs)}"
-    if kind == "expect_column_values_to_be_between":
-        return f"{share or 'all '}values {_range(kwargs)}"
-    if kind == "expect_column_values_to_not_be_null":
-        return f"{share}values not null" if share else "no nulls"
-    if kind == "expect_column_values_to_be_null":
-        return f"{share or 'all '}values null"
-    if kind == "expect_column_values_to_be_in_set":
-        return f"{share or 'all '}values in {{{listing(kwargs.get('value_set') or [])}}}"
-    if kind == "expect_column_values_to_not_be_in_set":
-        return f"no value in {{{listing(kwargs.get('value_set') or [])}}}"
-    if kind == "expect_column_values_to_be_in_type_list":
-        return f"type one of {listing(kwargs.get('type_list') or [], 4)}"
-    if kind == "expect_column_values_to_be_of_type":
-        return f"type {kwargs.get('type_')}"
-    if kind == "expect_column_values_to_be_unique":
-        return f"{share}values unique" if share else "unique values"
-    if kind == "expect_column_distinct_values_to_contain_set":
-        return f"distinct values include {{{listing(kwargs.get('value_set') or [])}}}"
-    if kind == "expect_column_distinct_values_to_be_in_set":
-        return f"distinct values within {{{listing(kwargs.get('value_set') or [])}}}"
-    if kind == "expect_column_distinct_values_to_equal_set":
-        return f"distinct values exactly {{{listing(kwargs.get('value_set') or [])}}}"
-    if kind == "expect_column_values_to_match_regex":
-        return f"{share or 'all '}values match /{kwargs.get('regex')}/"
-    if kind == "expect_table_row_count_to_equal":
-        return f"rows = {kwargs.get('value')}"
-    if kind == "expect_table_column_count_to_equal":
-        return f"columns = {kwargs.get('value')}"
-    if kind == "expect_table_columns_to_match_set":
-        how = "exactly" if kwargs.get("exact_match", True) else "include"
-        return f"columns {how} {{{listing(kwargs.get('column_set') or [], 5)}}}"
-    if kind == "expect_table_columns_to_match_ordered_list":
-        return f"columns in order [{listing(kwargs.get('column_list') or [], 5)}]"
-    if kind == "expect_column_to_exist":
-        return "column exists"
+    template = (_SHARE_PHRASES.get(kind) if share else None) or _PHRASES.get(kind)
+    if template is not None:
+        return template.format(
+            share=share,
+            all=share or "all ",
+            range=_range(kwargs),
+            value_set=listing(kwargs.get("value_set") or []),
+            type_list=listing(kwargs.get("type_list") or [], 4),
+            type_=kwargs.get("type_"),
+            regex=kwargs.get("regex"),
+            value=kwargs.get("value"),
+            how="exactly" if kwargs.get("exact_match", True) else "include",
+            column_set=listing(kwargs.get("column_set") or [], 5),
+            column_list=listing(kwargs.get("column_list") or [], 5),
+        )
     described = ", ".join(
         f"{key}={listing(value, 5) if isinstance(value, list) else literal(value)}"
         for key, value in kwargs.items()
