@@ -10,6 +10,7 @@ import math
 import os
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -81,9 +82,8 @@ def model_checks(root: Path, cfg: Config, extra: dict[str, Any]) -> list[Check]:
         return checks
     module_name, function_name = parse_loader(model.loader)
     with importable(root):
-        checks += _predict_checks(
-            root, cfg, path, target, (module_name, function_name), extra, declared=source
-        )
+        subject = _Subject(path, target, declared=source)
+        checks += _predict_checks(root, cfg, subject, (module_name, function_name), extra)
     return checks
 
 
@@ -108,17 +108,20 @@ def _size_check(cfg: Config, path: Path, target: str, extra: dict[str, Any]) -> 
     )
 
 
+@dataclass(frozen=True)
+class _Subject:
+    """The model under check: its file or folder, that path as shown, where it was declared."""
+
+    path: Path
+    target: str
+    declared: str
+
+
 def _predict_checks(
-    root: Path,
-    cfg: Config,
-    path: Path,
-    target: str,
-    loader: tuple[str, str],
-    extra: dict[str, Any],
-    *,
-    declared: str,
+    root: Path, cfg: Config, subject: _Subject, loader: tuple[str, str], extra: dict[str, Any]
 ) -> list[Check]:
     model = cfg.model
+    path, target = subject.path, subject.target
     module_name, function_name = loader
     skipped = ("output_shape", "latency")
     try:
@@ -143,7 +146,7 @@ def _predict_checks(
             target=target,
             observed=type(predictor).__name__,
             expected=model.loader,
-            details={"model": declared},
+            details={"model": subject.declared},
         )
     ]
     if not model.sample:
