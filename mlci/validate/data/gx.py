@@ -1,6 +1,5 @@
 """Great Expectations itself: its quiet import, the ephemeral context a run works in, and the
-data docs site built from it. The only module besides the suites that touches GX objects'
-setup; great_expectations is imported inside the functions."""
+data docs site built from it. great_expectations is imported inside the functions."""
 
 from __future__ import annotations
 

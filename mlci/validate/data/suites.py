@@ -20,6 +20,8 @@ SUITES_DIR = "gx/expectations"
 
 @dataclass
 class Dataset:
+    """A dataset of [tool.mlci.data] as loaded, with its suite as read."""
+
     name: str
     config: DatasetConfig
     table: Table
