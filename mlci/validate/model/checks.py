@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 
 __all__ = ["model_checks"]
 
-MB = 1024 * 1024
+_MB = 1024 * 1024
 
 
 def _model_line(cfg: Config) -> int | None:
@@ -91,11 +91,11 @@ def _size_check(cfg: Config, path: Path, target: str, extra: dict[str, Any]) -> 
     size = _size_bytes(path)
     extra["size_bytes"] = size
     budget = cfg.model.max_size_mb
-    observed = f"{size / MB:.3g} MB"
-    details = {"bytes": size, "max_bytes": int(budget * MB) if budget is not None else None}
+    observed = f"{size / _MB:.3g} MB"
+    details = {"bytes": size, "max_bytes": int(budget * _MB) if budget is not None else None}
     if budget is None:
         return _check(cfg, "size", "pass", target=target, observed=observed, details=details)
-    ok = size <= budget * MB
+    ok = size <= budget * _MB
     return _check(
         cfg,
         "size",
