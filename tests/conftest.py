@@ -24,32 +24,42 @@ ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 
 
+def isolate(mp: pytest.MonkeyPatch, home: Path) -> None:
+    """No test reads the developer's git identity, GitHub variables or MLflow settings."""
+    for name in list(os.environ):
+        if name.startswith(("GITHUB_", "MLFLOW_", "RUNNER_")) or name in {"GH_TOKEN", "CI"}:
+            mp.delenv(name, raising=False)
+    mp.setenv("HOME", str(home))
+    mp.setenv("GIT_CONFIG_GLOBAL", str(home / ".gitconfig"))
+    for role in ("AUTHOR", "COMMITTER"):
+        mp.setenv(f"GIT_{role}_NAME", "Test Author")
+        mp.setenv(f"GIT_{role}_EMAIL", "author@example.com")
+    mp.setenv("DVC_NO_ANALYTICS", "1")
+    mp.setenv("DVC_GLOBAL_CONFIG_DIR", str(home / "dvc-global"))
+    mp.setenv("DVC_SYSTEM_CONFIG_DIR", str(home / "dvc-system"))
+    mp.setenv("NO_COLOR", "1")
+    # the venv's bin first, so `dvc` and `python` in stage commands are this environment's
+    mp.setenv("PATH", f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}")
+
+
+@contextlib.contextmanager
+def isolated_env(home: Path) -> Iterator[None]:
+    """The per-test environment, for module-scoped fixtures (they run before it applies)."""
+    with pytest.MonkeyPatch.context() as mp:
+        isolate(mp, home)
+        yield
+
+
 @pytest.fixture(autouse=True)
 def _isolated_env(
     monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory
 ) -> None:
-    """No test reads the developer's git identity, GitHub variables or MLflow settings."""
-    for name in list(os.environ):
-        if name.startswith(("GITHUB_", "MLFLOW_", "RUNNER_")) or name in {"GH_TOKEN", "CI"}:
-            monkeypatch.delenv(name, raising=False)
-    home = tmp_path_factory.mktemp("home")
-    monkeypatch.setenv("HOME", str(home))
-    monkeypatch.setenv("GIT_CONFIG_GLOBAL", str(home / ".gitconfig"))
-    monkeypatch.setenv("GIT_AUTHOR_NAME", "Test Author")
-    monkeypatch.setenv("GIT_AUTHOR_EMAIL", "author@example.com")
-    monkeypatch.setenv("GIT_COMMITTER_NAME", "Test Author")
-    monkeypatch.setenv("GIT_COMMITTER_EMAIL", "author@example.com")
-    monkeypatch.setenv("DVC_NO_ANALYTICS", "1")
-    monkeypatch.setenv("DVC_GLOBAL_CONFIG_DIR", str(home / "dvc-global"))
-    monkeypatch.setenv("DVC_SYSTEM_CONFIG_DIR", str(home / "dvc-system"))
-    monkeypatch.setenv("NO_COLOR", "1")
+    isolate(monkeypatch, tmp_path_factory.mktemp("home"))
     # no terminal width unless a test gives one: a COLUMNS that readline put in the C-level
     # environment (not in os.environ) would reach mlci subprocesses and wrap their lines
     for name in ("COLUMNS", "LINES"):
         os.environ.pop(name, None)
         os.unsetenv(name)
-    # the venv's bin first, so `dvc` and `python` in stage commands are this environment's
-    monkeypatch.setenv("PATH", f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}")
 
 
 def sh(*argv: str, cwd: Path, check: bool = True) -> subprocess.CompletedProcess[str]:

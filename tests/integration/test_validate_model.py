@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 import textwrap
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -18,10 +16,10 @@ from mlci.errors import UsageError
 from mlci.validate import model
 from mlci.validate.results import Check, Result
 from tests.conftest import (
-    BIN,
     commit_all,
     copy_reference_project,
     git,
+    isolated_env,
     make_tiny_project,
     set_param,
 )
@@ -29,25 +27,6 @@ from tests.conftest import (
 
 def run(path: Path) -> None:
     mlci_api.run(path, tracking_enabled=False, pull=False, push=False)
-
-
-@contextmanager
-def isolated_env(home: Path) -> Iterator[None]:
-    """conftest's per-test environment, for the module-scoped repositories built below."""
-    with pytest.MonkeyPatch.context() as mp:
-        for name in list(os.environ):
-            if name.startswith(("GITHUB_", "MLFLOW_", "RUNNER_")) or name in {"GH_TOKEN", "CI"}:
-                mp.delenv(name, raising=False)
-        mp.setenv("HOME", str(home))
-        mp.setenv("GIT_CONFIG_GLOBAL", str(home / ".gitconfig"))
-        for role in ("AUTHOR", "COMMITTER"):
-            mp.setenv(f"GIT_{role}_NAME", "Test Author")
-            mp.setenv(f"GIT_{role}_EMAIL", "author@example.com")
-        mp.setenv("DVC_NO_ANALYTICS", "1")
-        mp.setenv("DVC_GLOBAL_CONFIG_DIR", str(home / "dvc-global"))
-        mp.setenv("DVC_SYSTEM_CONFIG_DIR", str(home / "dvc-system"))
-        mp.setenv("PATH", f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}")
-        yield
 
 
 def predictions(correct: int, total: int = 200) -> str:

@@ -10,7 +10,6 @@ agree with each other and with the result file; data drift is shown.
 
 from __future__ import annotations
 
-import contextlib
 import io
 import json
 import os
@@ -18,7 +17,6 @@ import re
 import shutil
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -26,7 +24,15 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from rich.cells import cell_len
 
-from tests.conftest import BIN, ROOT, commit_all, copy_reference_project, git, make_tiny_project
+from tests.conftest import (
+    BIN,
+    ROOT,
+    commit_all,
+    copy_reference_project,
+    git,
+    isolated_env,
+    make_tiny_project,
+)
 
 WIDTHS = (60, 80, 120)
 LONG_METRIC = "accuracy_on_the_held_out_validation_rows_of_the_measurements"
@@ -82,26 +88,6 @@ def measurements(shift: float) -> str:
     lines = [f"sensor_id,{LONG_COLUMN},status"]
     lines += [f"{i},{20 + (i % 10) + shift},{'ok' if i % 3 else 'drifting'}" for i in range(1, 201)]
     return "\n".join(lines) + "\n"
-
-
-@contextlib.contextmanager
-def isolated_env(home: Path) -> Iterator[None]:
-    """conftest's per-test environment, for the module-scoped projects built below."""
-    with pytest.MonkeyPatch.context() as mp:
-        for name in list(os.environ):
-            if name.startswith(("GITHUB_", "MLFLOW_", "RUNNER_")) or name in {"GH_TOKEN", "CI"}:
-                mp.delenv(name, raising=False)
-        mp.setenv("HOME", str(home))
-        mp.setenv("GIT_CONFIG_GLOBAL", str(home / ".gitconfig"))
-        for role in ("AUTHOR", "COMMITTER"):
-            mp.setenv(f"GIT_{role}_NAME", "Test Author")
-            mp.setenv(f"GIT_{role}_EMAIL", "author@example.com")
-        mp.setenv("DVC_NO_ANALYTICS", "1")
-        mp.setenv("DVC_GLOBAL_CONFIG_DIR", str(home / "dvc-global"))
-        mp.setenv("DVC_SYSTEM_CONFIG_DIR", str(home / "dvc-system"))
-        mp.setenv("NO_COLOR", "1")
-        mp.setenv("PATH", f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}")
-        yield
 
 
 def mlci(cwd: Path, *args: str, columns: int = 80) -> subprocess.CompletedProcess[str]:
