@@ -86,10 +86,13 @@ def record_command(
     cfg = config.load(None)
     sha = git.head(cfg.root).sha
     ran = run_record.read(cfg.state_path)
-    stages = [
-        {"name": s.name, "status": s.status, "seconds": s.seconds}
-        for s in (ran.stages if ran and ran.sha == sha else [])
-    ]
+    if ran is not None and ran.sha != sha:
+        ran = None  # another commit's run
+    stages = (
+        [{"name": s.name, "status": s.status, "seconds": s.seconds} for s in ran.stages]
+        if ran
+        else []
+    )
     text = ""
     if log is not None and log.is_file():
         text = log.read_text(encoding="utf-8", errors="replace")
@@ -103,6 +106,8 @@ def record_command(
         stages=stages,
         log_tail=records.tail(text) if outcome != "success" else "",
         job_url=ci.context().run_url,
+        started_at=ran.started_at if ran else None,
+        finished_at=ran.finished_at if ran else None,
     )
     path = records.write(output, record)
     gpus = ", ".join(record.gpus) or "no GPU"

@@ -37,6 +37,8 @@ class BranchRecord:
     stages: list[dict[str, Any]] = field(default_factory=list)  # name, status, seconds
     log_tail: str = ""
     job_url: str | None = None
+    started_at: str | None = None  # of its `mlci run` (ISO 8601, from .mlci/run.json)
+    finished_at: str | None = None
     format: int = FORMAT
 
     def to_dict(self) -> dict[str, Any]:
@@ -149,6 +151,8 @@ def from_dict(data: Any) -> BranchRecord:
         stages=_stages(data.get("stages", [])),
         log_tail=tail(_text(data.get("log_tail", ""), "log_tail")),
         job_url=_optional(data.get("job_url"), "job_url"),
+        started_at=_optional(data.get("started_at"), "started_at"),
+        finished_at=_optional(data.get("finished_at"), "finished_at"),
     )
 
 

@@ -105,9 +105,13 @@ class ActResult:
         above the tail, before the post steps' logs)."""
         failed = [line for line in self.output.splitlines() if "❌" in line]
         steps = [line for line in self.output.splitlines() if "  | " in line]
-        return "\n".join(
-            ["failed steps:", *failed[-10:], "their last lines:", *steps[-60:], "the tail:"]
-        ) + "\n" + self.output[-6000:]
+        return (
+            "\n".join(
+                ["failed steps:", *failed[-10:], "their last lines:", *steps[-60:], "the tail:"]
+            )
+            + "\n"
+            + self.output[-6000:]
+        )
 
 
 class Act:
@@ -163,6 +167,8 @@ class Act:
         variables: Mapping[str, str] | None = None,
         timeout: float = 420,
         schema: bool = True,
+        secrets: Mapping[str, str] | None = None,
+        args: Sequence[str] = (),
     ) -> ActResult:
         # schema=False: an event tests/contracts/github's webhooks subset has no schema for
         # (workflow_dispatch); its caller builds it from parts make_event validated
@@ -202,6 +208,9 @@ class Act:
             argv += ["--platform", f"{label}=-self-hosted"]
         for name, value in (variables or {}).items():
             argv += ["--var", f"{name}={value}"]
+        for name, value in (secrets or {}).items():
+            argv += ["--secret", f"{name}={value}"]
+        argv += args  # e.g. --concurrent-jobs: act runs as many jobs at once as CPUs by default
         started = time.monotonic()
         process = subprocess.Popen(
             argv,
