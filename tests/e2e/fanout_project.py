@@ -33,12 +33,15 @@ stages:
       cmd: python train.py ${item}
       deps: [train.py, data/prepared.txt]
       params: [train]
-      outs: [models/${item}.txt]
+      outs:
+        - models/${item}.txt
   evaluate:
     foreach: [a, b, c, d]
     do:
       cmd: python evaluate.py ${item}
-      deps: [evaluate.py, models/${item}.txt]
+      deps:
+        - evaluate.py
+        - models/${item}.txt
       metrics:
         - metrics/${item}.json:
             cache: false
