@@ -64,7 +64,7 @@ def measure_fanout(tmp: Path, env: dict[str, str], results: Results) -> list[str
                     "push", repo=repo_name, ref="refs/heads/main", sha=sha,
                     before="0" * 40, api_url=github.url,
                 )  # fmt: skip
-                act = Act(tmp / f"act-{fan_out}", github.url)
+                act = Act(tmp / f"act-{fan_out}", github.url, max_parallel=FAN_OUT)
                 run = act.run(
                     repo, "push", event, workflow="main.yml", token=WRITE_TOKEN,
                     variables={"FAN_OUT": str(fan_out), "TRACKING_URI": ""},

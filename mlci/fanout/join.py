@@ -124,8 +124,14 @@ def outputs(plan: dict[str, Any]) -> dict[str, str]:
     upstream = next((j for j in jobs if j.name == UPSTREAM), None)
     matrix = {
         "include": [
-            {"name": b.name, "targets": " ".join(b.targets), "runs-on": json.dumps(b.runs_on)}
-            for b in branches
+            {
+                "name": b.name,
+                "targets": " ".join(b.targets),
+                "runs-on": json.dumps(b.runs_on),
+                # the record's artifact: a name GitHub takes, whatever the stage is called
+                "artifact": f"mlci-branch-{i}",
+            }
+            for i, b in enumerate(branches)
         ]
     }
     return {

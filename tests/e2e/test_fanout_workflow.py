@@ -77,7 +77,7 @@ def test_pull_request_fanned_out_over_four_runners(
     )
 
     with mlflow_server(tmp_path / "mlflow") as tracking_uri:
-        act = Act(tmp_path / "act", github.url)
+        act = Act(tmp_path / "act", github.url, max_parallel=4)
         result = act.run(
             repo,
             "pull_request",

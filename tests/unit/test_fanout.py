@@ -72,6 +72,7 @@ def test_outputs_are_a_matrix_of_the_branches_with_work_and_the_upstream() -> No
         "name": "train@1",
         "targets": "train@1 evaluate@1",
         "runs-on": GPU,
+        "artifact": "mlci-branch-1",
     }
     assert json.loads(matrix["include"][0]["runs-on"]) == ["self-hosted", "gpu"]
     assert out["upstream"] == "prepare" and json.loads(out["upstream-runs-on"]) == ["ubuntu-latest"]
