@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from mlci.doctor import Check
     from mlci.dvc import StageRun
     from mlci.init import InitPlan
+    from mlci.plan import Plan
     from mlci.release.deploy import ReleaseResult, RollbackResult
     from mlci.report.model import Report
     from mlci.report.post import PostedReport
@@ -31,6 +32,7 @@ __all__ = [
     "load_config",
     "load_report",
     "models",
+    "plan",
     "post_report",
     "project_root",
     "promote",
@@ -100,6 +102,16 @@ def init(
         force=force,
         dry_run=dry_run,
     )
+
+
+def plan(path: Path | None = None, *, targets: tuple[str, ...] = ()) -> Plan:
+    """The stages `mlci run TARGETS` would take, run or restore, split into runner jobs."""
+    from mlci import extras
+    from mlci.plan import make
+
+    extras.require("dvc", needed_for="mlci plan")
+    root, cfg = _project(path)
+    return make(root, cfg, targets)
 
 
 def run(

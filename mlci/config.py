@@ -212,6 +212,11 @@ class Config(_Section):
     )
     model: ModelConfig = Field(default_factory=ModelConfig)  # type: ignore[arg-type]
     release: ReleaseConfig = Field(default_factory=ReleaseConfig)  # type: ignore[arg-type]
+    runners: dict[str, list[str]] = Field(
+        default_factory=dict,
+        description="`mlci plan`: stage-name pattern (fnmatch) -> runner labels, first match wins; "
+        "'default' for the rest",
+    )
 
     # filled by load(), not part of the schema
     _root: Path = PrivateAttr(default_factory=Path.cwd)
@@ -236,6 +241,16 @@ class Config(_Section):
     def _relative_state_dir(cls, value: str) -> str:
         if not value or Path(value).is_absolute() or ".." in Path(value).parts:
             raise ValueError("must be a relative path inside the repository")
+        return value
+
+    @field_validator("runners")
+    @classmethod
+    def _runner_labels(cls, value: dict[str, list[str]]) -> dict[str, list[str]]:
+        for pattern, labels in value.items():
+            if not pattern.strip():
+                raise ValueError("a stage-name pattern must not be empty")
+            if not labels or not all(label.strip() for label in labels):
+                raise ValueError(f"'{pattern}' must be a non-empty list of runner labels")
         return value
 
     @property

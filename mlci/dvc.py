@@ -46,6 +46,7 @@ __all__ = [
     "flatten",
     "load_project",
     "load_yaml",
+    "opened",
     "parse",
     "parse_python_params",
     "project_from",
@@ -329,6 +330,27 @@ def _open(root: Path, remote: Remote | None = None) -> Repo:
         return Repo(str(root), config=overrides or None)
     except NotDvcRepoError:
         raise UsageError(f"not a DVC repository: {root}", hint="run `dvc init` first") from None
+
+
+@contextmanager
+def opened(root: Path, remote: Remote | None = None) -> Iterator[Repo]:
+    """The DVC repository at `root`, opened in process from its root, DVC's logs kept quiet.
+
+    For readers of DVC's own objects (its index and stage graph, the run-cache), under
+    the repository's lock: `mlci plan`. A pipeline DVC refuses raises UsageError (exit 2).
+    """
+    from dvc.exceptions import DvcException
+    from dvc.repo import lock_repo
+
+    with contextlib.chdir(root), _dvc_logs():
+        repo = _open(root, remote)
+        try:
+            with lock_repo(repo):  # as DVC's own commands hold it while they read stages
+                yield repo
+        except DvcException as exc:
+            raise UsageError(_dvc_message(exc)) from None
+        finally:
+            repo.close()
 
 
 def check_pipeline(root: Path) -> None:

@@ -16,6 +16,7 @@ COMMANDS = [
     "doctor",
     "init",
     "models",
+    "plan",
     "promote",
     "register",
     "release",

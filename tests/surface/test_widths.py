@@ -340,6 +340,7 @@ REFERENCE_COMMANDS = (
     "validate data --base HEAD",
     "validate model --base HEAD",
     "run --no-pull --no-push",
+    "plan",
 )
 
 
