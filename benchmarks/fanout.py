@@ -16,6 +16,7 @@ from pathlib import Path
 
 from benchmarks.harness import Check, Comparison, Results
 
+REPO = Path(__file__).resolve().parents[1]
 GOAL = 0.45  # fanned out / one job
 FAN_OUT = 4
 WRITE_TOKEN = "bench-token"  # noqa: S105 - the GitHub stand-in's, nothing real
@@ -47,7 +48,8 @@ def measure_fanout(tmp: Path, env: dict[str, str], results: Results) -> list[str
         return []
     lines, seconds = [], {}
     tmp.mkdir(parents=True, exist_ok=True)
-    with _environment(env):
+    # act runs this tree's workflows and actions (tests/e2e/act.py): the package too
+    with _environment({**env, "PYTHONPATH": str(REPO)}):
         s3 = servers.s3_server(tmp)
         s3.start()
         github = GitHubStandin()

@@ -59,7 +59,7 @@ FILES = {
         import os, pathlib, sys, time, yaml
         item = sys.argv[1]
         p = yaml.safe_load(open("params.yaml"))["train"]
-        if item in str(p.get("fail", "")).split():
+        if p["fail"] and os.path.exists(p["fail"] + item):  # a test's marker file: a flaky GPU
             sys.exit(f"training {item} ran out of GPU memory")
         time.sleep(float(os.environ.get("SLEEP_S", "20")))  # the GPU's work
         numbers = [float(x) for x in open("data/prepared.txt").read().split()]

@@ -150,3 +150,52 @@ def test_pull_request_fanned_out_over_four_runners(
     git(tmp_path, "clone", "-q", str(repo), str(serial))
     serial_run(serial)
     assert fanned_lock == (serial / "dvc.lock").read_text()
+
+
+def test_a_failed_branch_is_named_the_join_runs_nothing_and_a_rerun_completes(
+    tmp_path: Path, github: GitHubStandin, s3: str
+) -> None:
+    repo = tmp_path / "repo"
+    main_sha = make_project(repo, s3_endpoint=s3, prefix="fanout-failed")
+    github.add_repo(REPO, head_sha=main_sha)
+    github.add_user(PR_TOKEN, ACTIONS_BOT, type="Bot", read_only=True)
+    git(repo, "checkout", "-q", "-b", "flaky")
+    # train@b fails while the marker file exists: a GPU that went away, not the code
+    marker = tmp_path / "fail-"
+    (tmp_path / "fail-b").write_text("")
+    params = repo / "params.yaml"
+    params.write_text(params.read_text().replace("fail: ''", f"fail: '{marker}'"))
+    head = commit_all(repo, "train with a marker")
+    github.add_pull(REPO, 6, head_sha=head, base_sha=main_sha, head_ref="flaky")
+    event = make_event(
+        "pull_request", "opened", repo=REPO, number=6, head_sha=head, base_sha=main_sha,
+        head_ref="flaky", api_url=github.url,
+    )  # fmt: skip
+    act = Act(tmp_path / "act", github.url, max_parallel=4)
+
+    def run() -> tuple[int, dict[str, Any]]:
+        result = act.run(
+            repo, "pull_request", event, workflow="pr.yml", token=PR_TOKEN,
+            variables={"FAN_OUT": "4", "TRACKING_URI": ""}, secrets=S3_SECRETS,
+            args=CONCURRENT, timeout=800,
+        )  # fmt: skip
+        report = json.loads((act.artifact("mlci-report") / "report.json").read_text())
+        return result.returncode, report
+
+    code, report = run()
+    assert code != 0
+    jobs = {b["name"]: b for b in report["branches"]}
+    assert {n: j["status"] for n, j in jobs.items()} == {
+        "upstream": "ok", "train@a": "ok", "train@b": "failed", "train@c": "ok", "train@d": "ok"
+    }  # fmt: skip
+    assert "training b ran out of GPU memory" in jobs["train@b"]["log_tail"]
+    # the join did not pretend: it ran no stage, not even the failed branch's
+    assert all(s["run"] is None for s in report["stages"]), report["stages"]
+
+    # the GPU is back: the run again restores the branches that finished and runs train@b
+    (tmp_path / "fail-b").unlink()
+    code, report = run()
+    assert code == 0
+    stages = {s["name"]: s["run"] for s in report["stages"]}
+    assert stages.pop("train@b") == "ran" and stages.pop("evaluate@b") == "ran"
+    assert set(stages.values()) == {"cached"}, stages
