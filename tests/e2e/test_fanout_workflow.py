@@ -198,4 +198,6 @@ def test_a_failed_branch_is_named_the_join_runs_nothing_and_a_rerun_completes(
     assert code == 0
     stages = {s["name"]: s["run"] for s in report["stages"]}
     assert stages.pop("train@b") == "ran" and stages.pop("evaluate@b") == "ran"
+    # prepare's output was pushed by the first run's upstream job: pulled, it is unchanged
+    assert stages.pop("prepare") == "unchanged"
     assert set(stages.values()) == {"cached"}, stages
