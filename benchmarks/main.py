@@ -14,6 +14,7 @@ from pathlib import Path
 
 from benchmarks import (
     clone,
+    fanout,
     footprint,
     noop,
     project,
@@ -60,6 +61,9 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
         "--restore-only",
         action="store_true",
         help="run only the S3 restore measurement (mlci run vs dvc pull/repro/push)",
+    )
+    parser.add_argument(
+        "--fanout-only", action="store_true", help="run only the fan-out measurement (act, S3)"
     )
     parser.add_argument("--keep", action="store_true", help="keep the temp dir, print its path")
     args = parser.parse_args(argv)
@@ -146,8 +150,17 @@ def _restore_only(shell: Shell, tmp: Path, args: argparse.Namespace) -> Results:
     return results
 
 
-def _measure(shell: Shell, tmp: Path, args: argparse.Namespace) -> Results:
+def _measure_fanout(shell: Shell, tmp: Path, results: Results) -> None:
+    _step("fan-out: the main workflow under act, fan-out 4 vs one job (a few minutes)")
+    for line in fanout.measure_fanout(tmp / "fanout", shell.env, results):
+        print(f"  {line}", flush=True)
+
+
+def _measure(shell: Shell, tmp: Path, args: argparse.Namespace) -> Results:  # noqa: PLR0911 - one return per --X-only
     results = Results()
+    if args.fanout_only:
+        _measure_fanout(shell, tmp, results)
+        return results
     if args.footprint_only:
         _measure_footprint(shell, tmp, results)
         return results
@@ -187,6 +200,7 @@ def _measure(shell: Shell, tmp: Path, args: argparse.Namespace) -> Results:
     _measure_registry(shell, tmp, args, results)
     _measure_validate(shell, tmp, args, results)
     _measure_footprint(shell, tmp, results)
+    _measure_fanout(shell, tmp, results)
     return results
 
 
@@ -199,6 +213,7 @@ def main(argv: list[str] | None = None) -> int:
         or args.registry_only
         or args.validate_only
         or args.footprint_only
+        or args.fanout_only
     )
     needed = [] if only else project.missing_files(REPO)
     if missing := _missing_tools(bin_dir) + needed:
@@ -233,6 +248,8 @@ def main(argv: list[str] | None = None) -> int:
         reps = "1 install per job"
     if args.restore_only:
         reps = f"{args.slow} S3 restore"
+    if args.fanout_only:
+        reps = "1 workflow run each way"
     elapsed = time.perf_counter() - started
     print("\n" + "\n".join(report.summary(_machine(), reps, results, elapsed)))
     return 0 if all(check.ok for check in results.checks) else 1

@@ -767,6 +767,12 @@ def retrain(
         console.info(result.message)
 
 
+# the fanned-out workflows' steps (mlci/fanout/cli.py), after handle_errors, which they use
+from mlci.fanout.cli import fanout  # noqa: E402
+
+cli.add_command(fanout)
+
+
 def main() -> None:
     try:
         cli(prog_name="mlci")

@@ -12,6 +12,7 @@ from mlci import ci, config, git, run_record, snapshot
 from mlci.diff import MetricChange, data, metrics, params, stages
 from mlci.dvc_cache import Cache
 from mlci.errors import ServiceError, UsageError
+from mlci.report import branches
 from mlci.report.model import Plot, Report, Revision, StageRow
 
 __all__ = ["build", "default_base"]
@@ -253,6 +254,11 @@ def build(
     record, record_notes = _run_info(cfg.state_path, shown, made)
     validation, validation_notes = _validation(cfg.state_path, shown, made)
     notes += record_notes + validation_notes
+    fanned, fanned_notes = branches.read(
+        cfg.state_path,
+        lambda what, sha: made.why_not(what, sha, False, "download this run's", plural=False),
+    )
+    notes += fanned_notes
     ran = {s.name: s for s in record.stages} if record else {}
     stage_rows = []
     for change in stages(base_snap, head_snap):
@@ -282,6 +288,7 @@ def build(
         plots=plots,
         validation=validation,
         runner=record.hardware if record else None,
+        branches=fanned,
         mlflow=record.mlflow if record else None,
         run={"status": record.status, "error": record.error, "ci": record.ci} if record else None,
         notes=notes,

@@ -13,7 +13,7 @@ from typing import Any
 
 from mlci.data_diff import shown
 from mlci.diff import DataChange, MetricChange
-from mlci.report import plots, safe
+from mlci.report import branches, plots, safe
 from mlci.report.model import Report
 from mlci.validate.results import drift
 
@@ -260,7 +260,12 @@ def render(
         _Section("Metrics", _metrics(report, precision), droppable=False),
         _Section("Params", _params(report, precision)),
         _Section("Data and outputs", _data(report)),
-        _Section("Pipeline", "\n\n".join(filter(None, [_stages(report), _runner(report)]))),
+        _Section(
+            "Pipeline",
+            "\n\n".join(
+                filter(None, [_stages(report), branches.markdown(report.branches), _runner(report)])
+            ),
+        ),
     ]
     if report.validation:
         sections.insert(1, _Section("Validation", _validation(report), droppable=False))

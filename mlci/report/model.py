@@ -19,6 +19,7 @@ from typing import Any, get_args
 from mlci.data_diff import DataStatus
 from mlci.diff import DataChange, MetricChange, ParamChange, StageChange, Status
 from mlci.errors import UsageError
+from mlci.report import branches
 from mlci.snapshot import DataVersion, PlotSpec, from_json_value, to_json
 from mlci.validate.results import Check, Result, Severity, Verdict
 
@@ -76,6 +77,7 @@ class Report:
     all_params: bool = False
     problems: list[str] = field(default_factory=list)  # bad input (also in notes): exit 2
     metrics_declared: bool = True  # some dvc.yaml declares metrics (read or not)
+    branches: list[dict[str, Any]] = field(default_factory=list)  # a fanned-out run's jobs
 
     @property
     def no_metrics_line(self) -> str:
@@ -156,6 +158,7 @@ class Report:
                 ],
                 "validation": self.validation,
                 "runner": self.runner,
+                "branches": self.branches,
                 "mlflow": self.mlflow,
                 "notes": self.notes,
                 "problems": self.problems,
@@ -411,6 +414,7 @@ class _Reader:
                 self.validation(row, where) for row, where in self.rows(document, "validation")
             ],
             runner=self.runner(document.get("runner")),
+            branches=branches.from_document(document.get("branches"), self.fail),
             mlflow=self.mlflow(document.get("mlflow")),
             # the document keeps each stage's run, not the run's summary: the headline counts
             # the stages' runs when there are any

@@ -16,6 +16,9 @@
   environment points HTTP(S) proxies at a closed port, with only 127.0.0.1 exempt, so any
   other request fails instead of reaching out. mlci talks to the GitHub stand-in through
   GITHUB_API_URL.
+- act reads a matrix's `max-parallel` as a number only (an expression there runs the
+  matrix one job at a time): `Act(max_parallel=N)` writes N in its copy of the workflows
+  in place of mlci's `max-parallel: ${{ inputs.fan-out }}`, the value the caller passes.
 """
 
 from __future__ import annotations
@@ -71,7 +74,10 @@ def pinned(action: str) -> str:
     return pins.pop()
 
 
-def mlci_source(into: Path) -> Path:
+FAN_OUT_LIMIT = "max-parallel: ${{ inputs.fan-out }}"
+
+
+def mlci_source(into: Path, *, max_parallel: int | None = None) -> Path:
     """A copy of this working tree's workflows, actions and package, as act's mlci-dev/mlci."""
     into.mkdir(parents=True)
     ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
@@ -81,6 +87,10 @@ def mlci_source(into: Path) -> Path:
             shutil.copytree(source, into / name, ignore=ignore)
         elif source.exists():
             shutil.copy2(source, into / name)
+    if max_parallel is not None:
+        for workflow in (into / ".github" / "workflows").glob("mlci-*.yml"):
+            text = workflow.read_text()
+            workflow.write_text(text.replace(FAN_OUT_LIMIT, f"max-parallel: {max_parallel}"))
     return into
 
 
@@ -105,15 +115,26 @@ class ActResult:
         above the tail, before the post steps' logs)."""
         failed = [line for line in self.output.splitlines() if "❌" in line]
         steps = [line for line in self.output.splitlines() if "  | " in line]
-        return "\n".join(
-            ["failed steps:", *failed[-10:], "their last lines:", *steps[-60:], "the tail:"]
-        ) + "\n" + self.output[-6000:]
+        return (
+            "\n".join(
+                ["failed steps:", *failed[-10:], "their last lines:", *steps[-60:], "the tail:"]
+            )
+            + "\n"
+            + self.output[-6000:]
+        )
 
 
 class Act:
     """`act` for one test: its caches, artifacts and GitHub stand-in in the test's tmp dir."""
 
-    def __init__(self, tmp: Path, api_url: str, *, mlci_refs: Sequence[str] = ()) -> None:
+    def __init__(
+        self,
+        tmp: Path,
+        api_url: str,
+        *,
+        mlci_refs: Sequence[str] = (),
+        max_parallel: int | None = None,
+    ) -> None:
         # more refs of mlci-dev/mlci mapped to the same copy (the ref `mlci init` pins)
         self.mlci_refs = tuple(mlci_refs)
         binary = act_binary()
@@ -122,7 +143,7 @@ class Act:
         self.binary = binary
         self.tmp = tmp
         self.api_url = api_url
-        self.source = mlci_source(tmp / "mlci-source")
+        self.source = mlci_source(tmp / "mlci-source", max_parallel=max_parallel)
         self.artifacts = tmp / "artifacts"
         self.artifacts.mkdir()
         self.cache = tmp / "act-cache"
@@ -163,6 +184,8 @@ class Act:
         variables: Mapping[str, str] | None = None,
         timeout: float = 420,
         schema: bool = True,
+        secrets: Mapping[str, str] | None = None,
+        args: Sequence[str] = (),
     ) -> ActResult:
         # schema=False: an event tests/contracts/github's webhooks subset has no schema for
         # (workflow_dispatch); its caller builds it from parts make_event validated
@@ -202,6 +225,9 @@ class Act:
             argv += ["--platform", f"{label}=-self-hosted"]
         for name, value in (variables or {}).items():
             argv += ["--var", f"{name}={value}"]
+        for name, value in (secrets or {}).items():
+            argv += ["--secret", f"{name}={value}"]
+        argv += args  # e.g. --concurrent-jobs: act runs as many jobs at once as CPUs by default
         started = time.monotonic()
         process = subprocess.Popen(
             argv,

@@ -1,0 +1,146 @@
+"""`mlci fanout ...`: the steps of a fanned-out workflow (docs/actions.md, `fan-out`).
+
+Plumbing for the reusable workflows, not for people: each command reads what an earlier
+job left (the plan, a log, the records) and writes what the next job reads.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from mlci.errors import GateFailed, UsageError
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def handle_errors(func: F) -> F:
+    """mlci.cli's error handling (exit codes, one line), looked up when the command runs:
+    mlci.cli imports this module to add the group."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        from mlci.cli import handle_errors as handled
+
+        return handled(func)(*args, **kwargs)
+
+    return wrapper  # type: ignore[return-value]
+
+
+@click.group(hidden=True)
+def fanout() -> None:
+    """The steps of a fanned-out pipeline (the reusable workflows' `fan-out`)."""
+
+
+def _read(path: Path, what: str) -> str:
+    try:
+        return sys.stdin.read() if str(path) == "-" else path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UsageError(f"cannot read {what} {path}: {exc}") from None
+
+
+@fanout.command("outputs")
+@click.argument("plan", type=click.Path(path_type=Path))
+@handle_errors
+def outputs_command(plan: Path) -> None:
+    """The plan job's outputs from PLAN (`mlci plan --format json`; `-`: stdin), written to
+    $GITHUB_OUTPUT in Actions and shown as NAME=VALUE lines."""
+    from mlci import ci
+    from mlci.fanout import join
+
+    values = join.outputs(join.load_plan(_read(plan, "the plan")))
+    for name, value in values.items():
+        ci.set_output(name, value)
+        click.echo(f"{name}={value}")
+
+
+@fanout.command("record")
+@click.option("--name", required=True, help="The branch's name in the plan (or `upstream`).")
+@click.option("--targets", default="", help="Its stages, space-separated.")
+@click.option("--runs-on", "runs_on", default='["ubuntu-latest"]', help="Its runner labels (JSON).")
+@click.option("--outcome", required=True, help="The outcome of its `mlci run` step.")
+@click.option("--log", type=click.Path(path_type=Path), default=None, help="Its log, for the tail.")
+@click.option(
+    "--output", type=click.Path(path_type=Path), required=True, help="Folder to write into."
+)
+@handle_errors
+def record_command(
+    name: str, targets: str, runs_on: str, outcome: str, log: Path | None, output: Path
+) -> None:
+    """Write this job's branch record (runner, GPUs, status, stages, log tail) into OUTPUT."""
+    from mlci import ci, config, git, hardware, run_record
+    from mlci.fanout import records
+
+    try:
+        labels = json.loads(runs_on)
+    except ValueError:
+        raise UsageError(f"--runs-on: not a JSON list of labels: {runs_on!r}") from None
+    if not isinstance(labels, list) or not all(isinstance(v, str) for v in labels):
+        raise UsageError(f"--runs-on: not a JSON list of labels: {runs_on!r}")
+    cfg = config.load(None)
+    sha = git.head(cfg.root).sha
+    ran = run_record.read(cfg.state_path)
+    if ran is not None and ran.sha != sha:
+        ran = None  # another commit's run
+    stages = (
+        [{"name": s.name, "status": s.status, "seconds": s.seconds} for s in ran.stages]
+        if ran
+        else []
+    )
+    text = ""
+    if log is not None and log.is_file():
+        text = log.read_text(encoding="utf-8", errors="replace")
+    record = records.BranchRecord(
+        name=name,
+        targets=targets.split(),
+        runs_on=labels,
+        status="ok" if outcome == "success" else "failed",
+        sha=sha,
+        runner=hardware.current().to_dict(),
+        stages=stages,
+        log_tail=records.tail(text) if outcome != "success" else "",
+        job_url=ci.context().run_url,
+        started_at=ran.started_at if ran else None,
+        finished_at=ran.finished_at if ran else None,
+    )
+    path = records.write(output, record)
+    gpus = ", ".join(record.gpus) or "no GPU"
+    click.echo(f"{path}: {name} {record.status} on {' '.join(labels)} ({gpus})")
+
+
+@fanout.command("check")
+@click.argument("plan", type=click.Path(path_type=Path))
+@click.option(
+    "--records",
+    "found",
+    type=click.Path(path_type=Path),
+    required=True,
+    help="Folder with the downloaded branch records.",
+)
+@click.option("--expect", default="[]", help="The plan job's `expect` output (JSON).")
+@handle_errors
+def check_command(plan: Path, found: Path, expect: str) -> None:
+    """Exit 1 unless every branch finished and nothing but join stages would run (PLAN: this
+    commit's `mlci plan --format json` now). The records go to .mlci/branches for the report."""
+    from mlci import config, console, git
+    from mlci.fanout import join
+
+    cfg = config.load(None)
+    sha = git.head(cfg.root).sha
+    kept, problems = join.check(
+        join.load_plan(_read(plan, "the plan")), found, expect, sha, cfg.state_path / "branches"
+    )
+    for record in kept:
+        console.info(f"{record.name}: {record.status} ({' '.join(record.runs_on)})")
+    if problems:
+        raise GateFailed(
+            "the join does not run: " + "; ".join(problems),
+            hint="re-run the failed jobs: the finished branches come from the run-cache",
+        )
+    console.success(f"{len(kept)} jobs finished; only the join's stages are left")
