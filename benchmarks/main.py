@@ -204,6 +204,26 @@ def _measure(shell: Shell, tmp: Path, args: argparse.Namespace) -> Results:  # n
     return results
 
 
+def _repetitions(args: argparse.Namespace, only: bool) -> str:
+    """The summary's line of how often each measurement ran."""
+    alone = {
+        "report_only": f"{args.report} report",
+        "serving_only": f"{args.serving:g} s serving load per server and body",
+        "registry_only": f"{args.registry} registry",
+        "validate_only": f"{args.validate} validate",
+        "footprint_only": "1 install per job",
+        "restore_only": f"{args.slow} S3 restore",
+        "fanout_only": "1 workflow run each way",
+    }
+    for flag, reps in alone.items():
+        if getattr(args, flag):
+            return reps if flag != "report_only" else f"{reps}, {args.serving:g} s serving load"
+    return (
+        f"{args.fast} startup, {args.noop} no-op, {args.slow} clone/full, {args.report} report"
+        f", {args.serving:g} s serving load, {args.registry} registry, {args.validate} validate"
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parse(argv)
     bin_dir = Path(sys.executable).parent
@@ -232,24 +252,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"kept {tmp}")
         else:
             shutil.rmtree(tmp, ignore_errors=True)
-    reps = f"{args.fast} startup, {args.noop} no-op, {args.slow} clone/full, {args.report} report"
-    if args.report_only:
-        reps = f"{args.report} report"
-    reps += f", {args.serving:g} s serving load"
-    if args.serving_only:
-        reps = f"{args.serving:g} s serving load per server and body"
-    if args.registry_only:
-        reps = f"{args.registry} registry"
-    elif not only:
-        reps += f", {args.registry} registry, {args.validate} validate"
-    if args.validate_only:
-        reps = f"{args.validate} validate"
-    if args.footprint_only:
-        reps = "1 install per job"
-    if args.restore_only:
-        reps = f"{args.slow} S3 restore"
-    if args.fanout_only:
-        reps = "1 workflow run each way"
+    reps = _repetitions(args, only)
     elapsed = time.perf_counter() - started
     print("\n" + "\n".join(report.summary(_machine(), reps, results, elapsed)))
     return 0 if all(check.ok for check in results.checks) else 1
