@@ -8,7 +8,7 @@ import urllib.error
 import urllib.request
 import warnings
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -46,12 +46,7 @@ class TrackedRun:
     url: str | None  # a browsable link when the tracking server serves a UI
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "tracking_uri": self.tracking_uri,
-            "experiment_id": self.experiment_id,
-            "run_id": self.run_id,
-            "url": self.url,
-        }
+        return asdict(self)
 
 
 def is_server(uri: str) -> bool:
@@ -197,12 +192,8 @@ class ModelVersion:
     reused: bool  # already registered for this git tag: never duplicated
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "version": self.version,
-            "run_id": self.run_id,
-            "source": self.source,
-        }
+        """Where the version stands; not whether this release registered it."""
+        return {key: value for key, value in asdict(self).items() if key != "reused"}
 
 
 def _client(uri: str) -> Any:
