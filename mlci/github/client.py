@@ -1,8 +1,6 @@
-"""GitHub: every API call goes through here. Nothing else imports PyGithub.
+"""The PyGithub client: bounded retries, every failure a ServiceError, the token's identity.
 
-The client is built once with bounded retries (5xx, timeouts, secondary rate
-limits with Retry-After), and every failure becomes a ServiceError (exit 3)
-that says what was being done. The token is never printed.
+Nothing outside `mlci.github` imports PyGithub. The token is never printed.
 """
 
 from __future__ import annotations
@@ -11,7 +9,6 @@ import contextlib
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from mlci.errors import ServiceError, UsageError
@@ -20,19 +17,9 @@ if TYPE_CHECKING:
     from github.IssueComment import IssueComment
     from github.Repository import Repository
 
-__all__ = ["Client", "Identity", "Posted", "Pull", "create_pull", "pulls_from", "upsert_comment"]
+__all__ = ["Client", "Identity"]
 
 T = TypeVar("T")
-_HISTORY_START = "<!-- mlci-history -->"
-_HISTORY_END = "<!-- /mlci-history -->"
-_HEADLINE = re.compile(r"^<!-- mlci-headline -->\n(.*)$", re.MULTILINE)
-
-
-@dataclass(frozen=True)
-class Posted:
-    url: str
-    created: bool
-    removed_duplicates: int = 0
 
 
 @dataclass(frozen=True)
@@ -102,7 +89,7 @@ class Client:
         self._repo: Repository | None = None
         self._identity: Identity | None = None
 
-    def _call(self, what: str, action: Callable[[], T]) -> T:
+    def call(self, what: str, action: Callable[[], T]) -> T:
         from github import BadCredentialsException, GithubException
         from requests.exceptions import RequestException
         from urllib3.exceptions import HTTPError
@@ -124,7 +111,7 @@ class Client:
     @property
     def repo(self) -> Repository:
         if self._repo is None:
-            self._repo = self._call(
+            self._repo = self.call(
                 f"open {self.repository}", lambda: self._github.get_repo(self.repository)
             )
         return self._repo
@@ -146,11 +133,11 @@ class Client:
                 raise
 
         if self._identity is None:
-            self._identity = self._call("ask who the token is (GET /user)", ask)
+            self._identity = self.call("ask who the token is (GET /user)", ask)
         return self._identity
 
     def pull_for_commit(self, sha: str) -> int | None:
-        pulls = self._call(
+        pulls = self.call(
             f"find the pull request of {sha[:8]}",
             lambda: list(self.repo.get_commit(sha).get_pulls()),
         )
@@ -167,21 +154,21 @@ class Client:
                 return None
             return int(merged[0].number), [str(label.name) for label in merged[0].labels]
 
-        return self._call(f"find the merged pull request of {sha[:8]}", find)
+        return self.call(f"find the merged pull request of {sha[:8]}", find)
 
     def comments(self, number: int) -> list[IssueComment]:
-        return self._call(
+        return self.call(
             f"list the comments of #{number}",
             lambda: list(self.repo.get_issue(number).get_comments()),
         )
 
     def create_comment(self, number: int, body: str) -> IssueComment:
-        return self._call(
+        return self.call(
             f"comment on #{number}", lambda: self.repo.get_issue(number).create_comment(body)
         )
 
     def edit_comment(self, comment: IssueComment, body: str) -> None:
-        self._call(f"update comment {comment.id}", lambda: comment.edit(body))
+        self.call(f"update comment {comment.id}", lambda: comment.edit(body))
 
     def delete_comment(self, comment: IssueComment) -> None:
         from github import UnknownObjectException
@@ -190,7 +177,7 @@ class Client:
             with contextlib.suppress(UnknownObjectException):  # a racing run deleted it first
                 comment.delete()
 
-        self._call(f"delete duplicate comment {comment.id}", delete)
+        self.call(f"delete duplicate comment {comment.id}", delete)
 
     def set_status(
         self, sha: str, state: str, description: str, context: str, target_url: str | None = None
@@ -202,236 +189,6 @@ class Client:
         }
         if target_url:
             kwargs["target_url"] = target_url
-        self._call(
+        self.call(
             f"set the {context} status", lambda: self.repo.get_commit(sha).create_status(**kwargs)
         )
-
-
-def _history(old_body: str) -> list[str]:
-    """Headlines of earlier runs: the old comment's own headline first, then its history."""
-    entries = []
-    if match := _HEADLINE.search(old_body):
-        entries.append(match.group(1).strip())
-    if _HISTORY_START in old_body and _HISTORY_END in old_body:
-        block = old_body.split(_HISTORY_START, 1)[1].split(_HISTORY_END, 1)[0]
-        entries += [line[2:].strip() for line in block.splitlines() if line.startswith("- ")]
-    return entries
-
-
-def with_history(body: str, headline: str, earlier: list[str], *, keep: int = 20) -> str:
-    """The body with our headline marked, and earlier headlines in a collapsed section."""
-    text = body.rstrip("\n") + f"\n\n<!-- mlci-headline -->\n{headline}\n"
-    if earlier:
-        items = "\n".join(f"- {entry}" for entry in earlier[:keep])
-        text += (
-            f"\n<details><summary>History ({min(len(earlier), keep)} earlier runs)</summary>\n\n"
-            f"{_HISTORY_START}\n{items}\n{_HISTORY_END}\n\n</details>\n"
-        )
-    return text
-
-
-def upsert_comment(client: Client, number: int, marker: str, body: str, headline: str) -> Posted:
-    """One comment per marker on the PR, updated in place.
-
-    Ours: a comment whose body starts with the marker, written by the token's identity
-    (see Identity). Anyone else's comment, or one that merely quotes the marker, is never
-    edited or deleted. Two runs racing may both create one: afterwards each keeps the
-    oldest and deletes the rest, so exactly one remains whichever finishes last.
-    """
-    me = client.identity()
-    if not body.startswith(marker):
-        body = f"{marker}\n{body}"
-
-    def ours() -> list[IssueComment]:
-        return sorted(
-            (
-                c
-                for c in client.comments(number)
-                if (c.body or "").startswith(marker) and me.wrote(c)
-            ),
-            key=lambda c: c.id,
-        )
-
-    mine = ours()
-    earlier = _history(mine[0].body or "") if mine else []
-    text = with_history(body, headline, earlier)
-    if mine:
-        client.edit_comment(mine[0], text)
-        keep, created = mine[0], False
-    else:
-        keep, created = client.create_comment(number, text), True
-    current = ours() or [keep]
-    oldest = current[0]
-    if oldest.id != keep.id:
-        # another run created one first: the oldest stays, with our body
-        client.edit_comment(oldest, text)
-    for duplicate in current[1:]:
-        client.delete_comment(duplicate)
-    keep = oldest
-    removed = len(current) - 1
-    return Posted(url=str(keep.html_url), created=created, removed_duplicates=removed)
-
-
-def _annotation(check: dict[str, Any]) -> dict[str, Any]:
-    level = "failure" if check["severity"] == "error" and check["verdict"] == "fail" else "warning"
-    line = int(check.get("line") or 1)
-    return {
-        "path": check["file"],
-        "start_line": line,
-        "end_line": line,
-        "annotation_level": level,
-        "title": f"{check['group']}: {check['name']}"[:255],
-        "message": (check.get("message") or check["verdict"])[:64_000],
-    }
-
-
-def create_check_run(
-    client: Client,
-    name: str,
-    head_sha: str,
-    *,
-    success: bool,
-    title: str,
-    summary: str,
-    findings: list[dict[str, Any]],
-    details_url: str | None = None,
-) -> str:
-    """A completed check run with annotations at the files and lines that declare what failed."""
-    annotations = [_annotation(f) for f in findings if f.get("file")]
-    output: dict[str, Any] = {
-        "title": title[:255],
-        "summary": summary[:65_000],
-        # GitHub takes at most 50 annotations per request
-        "annotations": annotations[:50],
-    }
-    kwargs: dict[str, Any] = {
-        "name": name,
-        "head_sha": head_sha,
-        "status": "completed",
-        "conclusion": "success" if success else "failure",
-        "output": output,
-    }
-    if details_url:
-        kwargs["details_url"] = details_url
-    run = client._call(
-        f"create the {name} check run", lambda: client.repo.create_check_run(**kwargs)
-    )
-    return str(run.html_url)
-
-
-def upsert_release(
-    client: Client, tag: str, name: str, body: str, assets: list[Path]
-) -> tuple[str, bool]:
-    """The Release of `tag` with this body and these assets; re-running updates it in place.
-
-    Assets already there under the same name are kept (a tag's files do not change).
-    Returns its URL and whether it was created (else updated).
-    """
-    from github import UnknownObjectException
-
-    def find() -> Any:
-        try:
-            return client.repo.get_release(tag)
-        except UnknownObjectException:
-            return None
-
-    release = client._call(f"look up the release {tag}", find)
-    created = release is None
-    if release is None:
-        release = client._call(
-            f"create the release {tag}",
-            lambda: client.repo.create_git_release(tag, name=name, message=body),
-        )
-    else:
-        client._call(
-            f"update the release {tag}",
-            lambda: release.update_release(name=name, message=body),
-        )
-    existing = {
-        asset.name: asset
-        for asset in client._call("list release assets", lambda: list(release.get_assets()))
-    }
-    for path in assets:
-        if path.name in existing:
-            # a tag names one commit, so its assets do not change; the API subset mlci
-            # uses has no asset deletion, and none is needed
-            continue
-
-        def upload(path: Path = path) -> Any:
-            return release.upload_asset(
-                str(path), name=path.name, content_type="application/octet-stream"
-            )
-
-        client._call(f"upload {path.name}", upload)
-    return str(release.html_url), created
-
-
-@dataclass(frozen=True)
-class Pull:
-    number: int
-    url: str
-    state: str  # open / closed
-
-
-def _pull(raw: Any) -> Pull:
-    return Pull(number=int(raw.number), url=str(raw.html_url), state=str(raw.state))
-
-
-def pulls_from(client: Client, branch: str) -> list[Pull]:
-    """Pull requests (open or closed) whose head is `branch` of the repository itself."""
-    owner = client.repository.split("/", 1)[0]
-    return client._call(
-        f"list the pull requests of {branch}",
-        lambda: [_pull(p) for p in client.repo.get_pulls(state="all", head=f"{owner}:{branch}")],
-    )
-
-
-def create_pull(client: Client, *, head: str, base: str, title: str, body: str) -> Pull:
-    """Open a pull request `head` -> `base`; the branch must already be on GitHub."""
-    return client._call(
-        f"open a pull request from {head} into {base}",
-        lambda: _pull(client.repo.create_pull(base=base, head=head, title=title, body=body)),
-    )
-
-
-@dataclass
-class Deployment:
-    client: Client
-    raw: Any
-
-    def status(
-        self,
-        state: str,
-        description: str,
-        *,
-        environment_url: str | None = None,
-        log_url: str | None = None,
-    ) -> None:
-        kwargs: dict[str, Any] = {"state": state, "description": description[:140]}
-        if environment_url:
-            kwargs["environment_url"] = environment_url
-        if log_url:
-            kwargs["target_url"] = log_url
-        self.client._call(
-            f"set the deployment status to {state}", lambda: self.raw.create_status(**kwargs)
-        )
-
-
-def create_deployment(
-    client: Client, ref: str, environment: str, description: str, payload: dict[str, Any]
-) -> Deployment:
-    raw = client._call(
-        f"create a {environment} deployment",
-        lambda: client.repo.create_deployment(
-            ref=ref,
-            environment=environment,
-            description=description[:140],
-            payload=payload,
-            auto_merge=False,
-            # the release checks what matters itself; GitHub's commit-status gate would refuse a tag
-            # whose PR checks are not all green (409)
-            required_contexts=[],
-            production_environment=environment == "prod",
-        ),
-    )
-    return Deployment(client, raw)
