@@ -2,9 +2,9 @@
 
 `Report.to_dict` is mlci's JSON document (docs/report.md); `load` reads one back. A
 saved report may come from a pull request's run, even a fork's, so `load` treats it
-as data anyone could have written: every field is type-checked, values stay JSON
-values for the escaping renderers, and validation verdicts are recomputed from the
-checks.
+as data anyone could have written: every field is type-checked (`mlci.report.reading`),
+values stay JSON values for the escaping renderers, and validation verdicts are
+recomputed from the checks.
 """
 
 from __future__ import annotations
