@@ -1,7 +1,7 @@
 """One typed function per user action. The CLI, the actions and notebooks call these.
 
 The library never prints: progress reaches the caller through a `Progress`
-object whose methods default to doing nothing.
+(mlci.progress, re-exported here) whose methods default to doing nothing.
 """
 
 from __future__ import annotations
@@ -11,11 +11,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mlci import config
+from mlci.progress import Progress
 
 # each action imports what it needs when called: `mlci config` must not pay for `mlci run`
 if TYPE_CHECKING:
     from mlci.doctor import Check
-    from mlci.dvc import StageRun
     from mlci.init import InitPlan
     from mlci.plan import Plan
     from mlci.release.results import ReleaseResult, RollbackResult
@@ -46,22 +46,6 @@ __all__ = [
     "validate_data",
     "validate_model",
 ]
-
-
-class Progress:
-    """Callbacks for what a long action is doing; override what you want to show."""
-
-    def step(self, message: str) -> None:
-        """A phase starts or ends (pull, push, tracking)."""
-
-    def stage(self, stage: StageRun) -> None:
-        """A pipeline stage finished: ran, came from the run-cache, or was unchanged."""
-
-    def output(self, line: str) -> None:
-        """A line printed by DVC or a stage command."""
-
-    def warning(self, message: str) -> None:
-        """Something the user should know that does not stop the action."""
 
 
 def load_config(path: Path | None = None) -> config.Config:

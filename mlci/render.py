@@ -8,8 +8,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mlci import console, layout
-from mlci.api import Progress
 from mlci.console import escape
+from mlci.progress import Progress
 from mlci.validate.results import drift, tally
 
 if TYPE_CHECKING:

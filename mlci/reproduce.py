@@ -10,8 +10,8 @@ from pathlib import Path
 from typing import Any
 
 from mlci import ci, config, dvc, git, hardware, interrupts, run_record, snapshot, tracking
-from mlci.api import Progress
 from mlci.errors import MlciError, ServiceError, StageFailed
+from mlci.progress import Progress
 
 __all__ = ["PIPELINE_STATE_TAG", "RunResult", "read_metrics", "read_params", "run"]
 

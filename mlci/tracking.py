@@ -8,7 +8,7 @@ import urllib.error
 import urllib.request
 import warnings
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -46,12 +46,7 @@ class TrackedRun:
     url: str | None  # a browsable link when the tracking server serves a UI
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "tracking_uri": self.tracking_uri,
-            "experiment_id": self.experiment_id,
-            "run_id": self.run_id,
-            "url": self.url,
-        }
+        return asdict(self)
 
 
 def is_server(uri: str) -> bool:
@@ -115,13 +110,7 @@ def record_run(
 
     try:
         client = _client(uri)
-        found = client.get_experiment_by_name(experiment)
-        if found is None:
-            # a sqlite store would otherwise put artifacts in ./mlruns of the working directory
-            location = None if is_server(uri) else artifact_root.resolve().as_uri()
-            experiment_id = client.create_experiment(experiment, artifact_location=location)
-        else:
-            experiment_id = found.experiment_id
+        experiment_id = _experiment_id(client, uri, experiment, artifact_root)
         run = client.create_run(experiment_id, run_name=run_name, tags=dict(tags))
         run_id = run.info.run_id
         now = int(run.info.start_time)
@@ -197,12 +186,8 @@ class ModelVersion:
     reused: bool  # already registered for this git tag: never duplicated
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "version": self.version,
-            "run_id": self.run_id,
-            "source": self.source,
-        }
+        """Where the version stands; not whether this release registered it."""
+        return {key: value for key, value in asdict(self).items() if key != "reused"}
 
 
 def _client(uri: str) -> Any:
@@ -265,12 +250,7 @@ def register_model(
 
     client = _client(uri)
     try:
-        found = client.get_experiment_by_name(experiment)
-        if found is None:
-            location = None if is_server(uri) else artifact_root.resolve().as_uri()
-            experiment_id = client.create_experiment(experiment, artifact_location=location)
-        else:
-            experiment_id = found.experiment_id
+        experiment_id = _experiment_id(client, uri, experiment, artifact_root)
         mlflow.set_tracking_uri(uri)
         with (
             warnings.catch_warnings(),
@@ -300,6 +280,16 @@ def register_model(
     return ModelVersion(
         name, str(version.version), run.info.run_id, str(version.source), reused=False
     )
+
+
+def _experiment_id(client: Any, uri: str, experiment: str, artifact_root: Path) -> str:
+    """The id of the experiment named `experiment`, created when missing."""
+    found = client.get_experiment_by_name(experiment)
+    if found is not None:
+        return str(found.experiment_id)
+    # a sqlite store would otherwise put artifacts in ./mlruns of the working directory
+    location = None if is_server(uri) else artifact_root.resolve().as_uri()
+    return str(client.create_experiment(experiment, artifact_location=location))
 
 
 def _signature(input_example: Any, output_example: Any) -> tuple[Any, Any]:

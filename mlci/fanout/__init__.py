@@ -2,5 +2,6 @@
 
 `records`: the branch record each upstream/branch job writes and the join reads back;
 `join`: the plan job's outputs for the workflow and the join's check that nothing but
-join stages would run; `cli`: `mlci fanout ...`, the entry the reusable workflows call.
+join stages would run. `mlci fanout ...` (mlci/cli/fanout.py) is the entry the reusable
+workflows call.
 """

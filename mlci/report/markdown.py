@@ -13,7 +13,7 @@ from typing import Any
 
 from mlci.data_diff import shown
 from mlci.diff import DataChange, MetricChange
-from mlci.report import branches, plots, safe
+from mlci.report import branches, confusion, plot_rows, plots, safe
 from mlci.report.model import Report
 from mlci.validate.results import drift
 
@@ -196,7 +196,9 @@ def _validation(report: Report) -> str:
 
 
 def _rows(files: dict[str, bytes], file: str) -> list[dict[str, object]] | None:
-    return plots.load_rows(files[file].decode("utf-8", "replace"), file) if file in files else None
+    return (
+        plot_rows.load_rows(files[file].decode("utf-8", "replace"), file) if file in files else None
+    )
 
 
 def _plots(report: Report) -> str:
@@ -212,7 +214,7 @@ def _plots(report: Report) -> str:
                 )
                 continue
             if spec.template == "confusion" and head_rows and spec.x and spec.ys.get(file):
-                table = plots.confusion_markdown(
+                table = confusion.confusion_markdown(
                     head_rows, spec.x, spec.ys[file][0], base=base_rows
                 )
                 blocks.append(safe.details(f"{spec.title} (head)", table))

@@ -2,26 +2,25 @@
 
 `Report.to_dict` is mlci's JSON document (docs/report.md); `load` reads one back. A
 saved report may come from a pull request's run, even a fork's, so `load` treats it
-as data anyone could have written: every field is type-checked, values stay JSON
-values for the escaping renderers, and validation verdicts are recomputed from the
-checks.
+as data anyone could have written: every field is type-checked (`mlci.report.reading`),
+values stay JSON values for the escaping renderers, and validation verdicts are
+recomputed from the checks.
 """
 
 from __future__ import annotations
 
 import json
-import math
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, get_args
 
-from mlci.data_diff import DataStatus
 from mlci.diff import DataChange, MetricChange, ParamChange, StageChange, Status
 from mlci.errors import UsageError
 from mlci.report import branches
-from mlci.snapshot import DataVersion, PlotSpec, from_json_value, to_json
-from mlci.validate.results import Check, Result, Severity, Verdict
+from mlci.report.reading import Reader
+from mlci.snapshot import PlotSpec, to_json
+from mlci.validate.results import Result
 
 __all__ = ["JSON_FORMAT", "Plot", "Report", "Revision", "StageRow", "load"]
 
@@ -174,7 +173,7 @@ class Report:
 
     def validation_results(self) -> list[Result]:
         """The validation results carried by the report (rows of unreadable files have none)."""
-        return [_Reader("the report").result(row, "") for row in self.validation if "kind" in row]
+        return [Reader("the report").result(row, "") for row in self.validation if "kind" in row]
 
 
 def _source(change: DataChange) -> str | None:
@@ -197,66 +196,8 @@ def load(path: Path) -> Report:
     return Report.from_dict(document, str(path))
 
 
-class _Reader:
-    """Type checks for one document; each error names the document and the field."""
-
-    def __init__(self, source: str) -> None:
-        self.source = source
-
-    def fail(self, where: str, what: str) -> UsageError:
-        return UsageError(
-            f"{self.source}: {where} {what}",
-            hint="it must be a report written by `mlci report --format json`",
-        )
-
-    def objects(self, value: Any, where: str) -> list[dict[str, Any]]:
-        if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
-            raise self.fail(where, "must be a list of objects")
-        return value
-
-    def object(self, value: Any, where: str) -> dict[str, Any] | None:
-        if value is None or isinstance(value, dict):
-            return value
-        raise self.fail(where, "must be an object or null")
-
-    def text(self, value: Any, where: str) -> str:
-        if not isinstance(value, str):
-            raise self.fail(where, "must be a string")
-        return value
-
-    def optional_text(self, value: Any, where: str) -> str | None:
-        return None if value is None else self.text(value, where)
-
-    def texts(self, value: Any, where: str) -> list[str]:
-        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-            raise self.fail(where, "must be a list of strings")
-        return value
-
-    def integer(self, value: Any, where: str) -> int | None:
-        if value is None or (isinstance(value, int) and not isinstance(value, bool)):
-            return value
-        raise self.fail(where, "must be an integer or null")
-
-    def number(self, value: Any, where: str) -> float | None:
-        if value is None:
-            return None
-        if (
-            isinstance(value, bool)
-            or not isinstance(value, int | float)
-            or not math.isfinite(value)
-        ):
-            raise self.fail(where, "must be a number or null")
-        return float(value)
-
-    def flag(self, value: Any, where: str) -> bool | None:
-        if value is None or isinstance(value, bool):
-            return value
-        raise self.fail(where, "must be true, false or null")
-
-    def choice(self, value: Any, where: str, allowed: tuple[str, ...]) -> Any:
-        if value not in allowed:
-            raise self.fail(where, f"is {value!r}, not one of {', '.join(allowed)}")
-        return value
+class _Reader(Reader):
+    """The report's own rows: its revisions, its stages, the document itself."""
 
     def revision(self, value: Any, where: str) -> Revision | None:
         row = self.object(value, where)
@@ -266,52 +207,6 @@ class _Reader:
         if sha is not None and not _SHA.fullmatch(sha):
             raise self.fail(f"{where}.sha", "must be a commit id (40 or 64 hex digits) or null")
         return Revision(rev=self.text(row.get("rev"), f"{where}.rev"), sha=sha)
-
-    def metric(self, row: dict[str, Any], where: str) -> MetricChange:
-        interval = row.get("interval")
-        if interval is not None and not (isinstance(interval, list) and len(interval) == 2):
-            raise self.fail(f"{where}.interval", "must be [low, high] or null")
-        low, high = (self.number(v, f"{where}.interval") for v in interval or (None, None))
-        return MetricChange(
-            file=self.text(row.get("file"), f"{where}.file"),
-            name=self.text(row.get("name"), f"{where}.name"),
-            base=from_json_value(row.get("base")),
-            head=from_json_value(row.get("head")),
-            change=self.number(row.get("change"), f"{where}.change"),
-            significant=self.flag(row.get("significant"), f"{where}.significant"),
-            interval=(low, high) if low is not None and high is not None else None,
-            pipeline=self.optional_text(row.get("pipeline"), f"{where}.pipeline"),
-        )
-
-    def param(self, row: dict[str, Any], where: str) -> ParamChange:
-        return ParamChange(
-            file=self.text(row.get("file"), f"{where}.file"),
-            name=self.text(row.get("name"), f"{where}.name"),
-            base=from_json_value(row.get("base")),
-            head=from_json_value(row.get("head")),
-            pipeline=self.optional_text(row.get("pipeline"), f"{where}.pipeline"),
-        )
-
-    def data(self, row: dict[str, Any], where: str) -> DataChange:
-        path = self.text(row.get("path"), f"{where}.path")
-
-        def version(side: str) -> DataVersion | None:
-            digest = self.optional_text(row.get(f"{side}_hash"), f"{where}.{side}_hash")
-            size = self.integer(row.get(f"{side}_size"), f"{where}.{side}_size")
-            files = self.integer(row.get(f"{side}_files"), f"{where}.{side}_files")
-            if digest is None and size is None and files is None:
-                return None
-            source = self.optional_text(row.get("source"), f"{where}.source") or "report"
-            return DataVersion(path=path, hash=digest, size=size, files=files, source=source)
-
-        return DataChange(
-            path=path,
-            status=self.choice(row.get("status"), f"{where}.status", get_args(DataStatus)),
-            base=version("base"),
-            head=version("head"),
-            old_path=self.optional_text(row.get("old_path"), f"{where}.old_path"),
-            within=self.optional_text(row.get("within"), f"{where}.within"),
-        )
 
     def stage(self, row: dict[str, Any], where: str) -> StageRow:
         changed = self.object(row.get("changed"), f"{where}.changed") or {}
@@ -327,67 +222,6 @@ class _Reader:
             run=None if row.get("run") is None else self.choice(row["run"], f"{where}.run", RUNS),
             seconds=self.number(row.get("seconds"), f"{where}.seconds"),
         )
-
-    def check(self, row: dict[str, Any], where: str) -> Check:
-        details = self.object(row.get("details", {}), f"{where}.details")
-        return Check(
-            group=self.text(row.get("group"), f"{where}.group"),
-            name=self.text(row.get("name"), f"{where}.name"),
-            verdict=self.choice(row.get("verdict"), f"{where}.verdict", get_args(Verdict)),
-            severity=self.choice(
-                row.get("severity", "error"), f"{where}.severity", get_args(Severity)
-            ),
-            target=self.optional_text(row.get("target"), f"{where}.target"),
-            observed=row.get("observed"),
-            expected=self.optional_text(row.get("expected"), f"{where}.expected"),
-            message=self.text(row.get("message", ""), f"{where}.message"),
-            details=details or {},
-            file=self.optional_text(row.get("file"), f"{where}.file"),
-            line=self.integer(row.get("line"), f"{where}.line"),
-        )
-
-    def result(self, row: dict[str, Any], where: str) -> Result:
-        checks = self.objects(row.get("checks", []), f"{where}.checks")
-        return Result(
-            kind=self.choice(row.get("kind"), f"{where}.kind", ("data", "model")),
-            checks=[self.check(c, f"{where}.checks[{i}]") for i, c in enumerate(checks)],
-            extra=self.object(row.get("extra", {}), f"{where}.extra") or {},
-            sha=self.optional_text(row.get("sha"), f"{where}.sha"),
-            dirty=row.get("dirty") is True,
-        )
-
-    def validation(self, row: dict[str, Any], where: str) -> dict[str, Any]:
-        if "kind" not in row:  # a validation file the run could not read
-            return {
-                "file": self.text(row.get("file"), f"{where}.file"),
-                "success": False,
-                "error": self.text(row.get("error", "unreadable"), f"{where}.error"),
-            }
-        # success and summary are recomputed from the checks, never taken from the document
-        result = self.result(row, where)
-        return {"file": f"{result.kind}.json", **result.to_dict()}
-
-    def runner(self, value: Any) -> dict[str, Any] | None:
-        runner = self.object(value, "runner")
-        if runner is None:
-            return None
-        self.optional_text(runner.get("os"), "runner.os")
-        self.integer(runner.get("cpu_count"), "runner.cpu_count")
-        for i, gpu in enumerate(self.objects(runner.get("gpus", []), "runner.gpus")):
-            self.optional_text(gpu.get("name"), f"runner.gpus[{i}].name")
-        return runner
-
-    def mlflow(self, value: Any) -> dict[str, Any] | None:
-        mlflow = self.object(value, "mlflow")
-        if mlflow is not None:
-            self.optional_text(mlflow.get("run_id"), "mlflow.run_id")
-            self.optional_text(mlflow.get("url"), "mlflow.url")
-        return mlflow
-
-    def rows(self, document: dict[str, Any], key: str) -> list[tuple[dict[str, Any], str]]:
-        return [
-            (row, f"{key}[{i}]") for i, row in enumerate(self.objects(document.get(key, []), key))
-        ]
 
     def report(self, document: Any) -> Report:
         if not isinstance(document, dict) or "format" not in document:

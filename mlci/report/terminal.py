@@ -8,7 +8,7 @@ from mlci import console, layout
 from mlci.console import escape
 from mlci.data_diff import shown
 from mlci.layout import Col
-from mlci.report import plots
+from mlci.report import plot_rows, plots
 from mlci.report.markdown import _change, _size
 from mlci.report.model import Report
 from mlci.validate.results import drift
@@ -143,7 +143,7 @@ def _sparklines(report: Report, precision: int, width: int) -> list[str]:
         curves = []
         for file, raw in plot.head.items():
             try:
-                rows = plots.load_rows(raw.decode("utf-8", "replace"), file)
+                rows = plot_rows.load_rows(raw.decode("utf-8", "replace"), file)
             except ValueError:
                 continue  # a plot file that cannot be read is left out; the markdown says why
             for name in plot.spec.ys.get(file) or ():

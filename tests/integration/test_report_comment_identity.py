@@ -19,11 +19,11 @@ import pytest
 
 from mlci import api
 from mlci.report.model import Report
-from tests.conftest import BIN, ROOT, git
+from tests.conftest import BIN, ROOT
 from tests.github_identities import APP, GITHUB_TOKEN, HUMAN, PAT, TOKEN_KINDS, TokenKind
-from tests.github_standin import GitHubStandin, make_event
+from tests.github_standin import GitHubStandin
+from tests.integration.pull_request import REPO, open_pull, pull_request_env, running_standin
 
-REPO = "octo-org/digits"
 MARKER = "<!-- mlci-report:pr -->"
 KINDS = pytest.mark.parametrize("kind", TOKEN_KINDS, ids=lambda k: k.name)
 
@@ -55,40 +55,15 @@ class PullRequest:
 
 @pytest.fixture
 def standin() -> Iterator[GitHubStandin]:
-    with GitHubStandin() as server:
-        yield server
-        assert server.violations == []
+    yield from running_standin()
 
 
 @pytest.fixture
 def pull(history: Path, standin: GitHubStandin, tmp_path: Path) -> PullRequest:
-    head, base = git(history, "rev-parse", "feature"), git(history, "rev-parse", "main")
-    standin.add_repo(REPO, head_sha=base)
-    standin.add_pull(REPO, 7, head_sha=head, base_sha=base)
+    head, event = open_pull(history, standin)
     for kind in (*TOKEN_KINDS, HUMAN):
         kind.add_to(standin)
-    event = make_event(
-        "pull_request",
-        "synchronize",
-        repo=REPO,
-        number=7,
-        head_sha=head,
-        base_sha=base,
-        api_url=standin.url,
-    )
-    event_path = tmp_path / "event.json"
-    event_path.write_text(json.dumps(event))
-    env = {
-        "GITHUB_ACTIONS": "true",
-        "GITHUB_EVENT_NAME": "pull_request",
-        "GITHUB_EVENT_PATH": str(event_path),
-        "GITHUB_REPOSITORY": REPO,
-        "GITHUB_API_URL": standin.url,
-        "GITHUB_SERVER_URL": "https://github.example",
-        "GITHUB_RUN_ID": "4242",
-        "GITHUB_SHA": head,
-        "GITHUB_REF": "refs/pull/7/merge",
-    }
+    env = pull_request_env(standin, head, event, tmp_path / "event.json")
     report = api.report(history, head="feature", report_id="pr")
     return PullRequest(standin, history, report, env)
 

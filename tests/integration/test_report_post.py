@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,49 +12,27 @@ from click.testing import CliRunner
 from mlci import api
 from mlci.cli import cli
 from tests.conftest import git
-from tests.github_standin import GitHubStandin, make_event, validate_event
+from tests.github_standin import GitHubStandin, validate_event
+from tests.integration.pull_request import REPO, open_pull, pull_request_env, running_standin
 
-REPO = "octo-org/digits"
 TOKEN = "ghs_workflowtoken0123456789"
 
 
 @pytest.fixture
 def standin() -> Iterator[GitHubStandin]:
-    with GitHubStandin() as server:
-        yield server
-        assert server.violations == []
+    yield from running_standin()
 
 
 @pytest.fixture
 def actions_env(
     history: Path, standin: GitHubStandin, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> dict[str, Path]:
-    head, base = git(history, "rev-parse", "feature"), git(history, "rev-parse", "main")
     standin.add_user(TOKEN, "github-actions[bot]", type="Bot")
-    standin.add_repo(REPO, head_sha=base)
-    standin.add_pull(REPO, 7, head_sha=head, base_sha=base)
-    event = make_event(
-        "pull_request",
-        "synchronize",
-        repo=REPO,
-        number=7,
-        head_sha=head,
-        base_sha=base,
-        api_url=standin.url,
-    )
+    head, event = open_pull(history, standin)
     validate_event("pull_request", event)
     files = {name: tmp_path / name for name in ("event.json", "summary.md", "output.txt")}
-    files["event.json"].write_text(json.dumps(event))
     env = {
-        "GITHUB_ACTIONS": "true",
-        "GITHUB_EVENT_NAME": "pull_request",
-        "GITHUB_EVENT_PATH": str(files["event.json"]),
-        "GITHUB_REPOSITORY": REPO,
-        "GITHUB_API_URL": standin.url,
-        "GITHUB_SERVER_URL": "https://github.example",
-        "GITHUB_RUN_ID": "4242",
-        "GITHUB_SHA": head,
-        "GITHUB_REF": "refs/pull/7/merge",
+        **pull_request_env(standin, head, event, files["event.json"]),
         "GITHUB_HEAD_REF": "feature",
         "GITHUB_BASE_REF": "main",
         "GITHUB_WORKFLOW": "pr",
@@ -162,20 +139,19 @@ def test_no_pull_request_is_not_an_error(
     assert "mlci report" in actions_env["summary.md"].read_text()
 
 
-@pytest.mark.parametrize("status", [500, 502, 503])
+@pytest.mark.parametrize(
+    ("status", "retry_after"),
+    [(500, None), (502, None), (503, None), (403, 1)],
+    ids=["500", "502", "503", "secondary-rate-limit-with-retry-after"],
+)
 def test_transient_errors_are_retried(
-    history: Path, standin: GitHubStandin, actions_env: dict[str, Path], status: int
+    history: Path,
+    standin: GitHubStandin,
+    actions_env: dict[str, Path],
+    status: int,
+    retry_after: int | None,
 ) -> None:
-    standin.fail_next("POST", r"/issues/7/comments$", status)
-    code, output = post(history)
-    assert code == 0, output
-    assert len(ours(standin)) == 1
-
-
-def test_secondary_rate_limit_honours_retry_after(
-    history: Path, standin: GitHubStandin, actions_env: dict[str, Path]
-) -> None:
-    standin.fail_next("POST", r"/issues/7/comments$", 403, retry_after=1)
+    standin.fail_next("POST", r"/issues/7/comments$", status, retry_after=retry_after)
     code, output = post(history)
     assert code == 0, output
     assert len(ours(standin)) == 1

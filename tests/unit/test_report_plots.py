@@ -8,13 +8,9 @@ from collections.abc import Sequence
 
 import pytest
 
-from mlci.report.plots import (
-    confusion_markdown,
-    confusion_table,
-    load_rows,
-    sparkline,
-    xychart,
-)
+from mlci.report.confusion import confusion_markdown, confusion_table
+from mlci.report.plot_rows import load_rows
+from mlci.report.plots import sparkline, xychart
 
 # the reference project's plots/learning_curve.csv (epoch,train_loss,train_accuracy,val_accuracy)
 LOSS = [1.723485, 0.785404, 0.418269, 0.286050, 0.221609, 0.182519, 0.155419, 0.134481]

@@ -10,7 +10,7 @@ import pytest
 from sklearn.metrics import accuracy_score, f1_score
 
 from mlci import stats
-from mlci.stats import Predictions
+from mlci.stats import Predictions, bootstrap, sampling
 
 
 def generator(seed: int) -> random.Random:
@@ -159,8 +159,8 @@ def test_counts_and_recomputing_agree() -> None:
     labels, base = random_predictions(400, 6, correct=0.7, seed=14)
     _, head = random_predictions(400, 6, correct=0.75, seed=15)
     for metric in (stats.accuracy, stats.f1_macro):
-        fast = stats._resampled_changes(metric, labels, base, head, 3000, generator(1))
-        slow = stats._recomputed_changes(metric.__call__, labels, base, head, 3000, generator(2))
+        fast = bootstrap.changes(metric, labels, base, head, 3000, generator(1))
+        slow = bootstrap.changes(metric.__call__, labels, base, head, 3000, generator(2))
         sd = statistics.stdev(slow)
         assert statistics.fmean(fast) == pytest.approx(
             statistics.fmean(slow), abs=4 * sd / 3000**0.5
@@ -194,19 +194,19 @@ def test_bootstrap_rejects_bad_arguments() -> None:
 def test_binomial_moments() -> None:
     rng = generator(0)
     for n, p in [(1, 0.3), (20, 0.2), (200, 0.01), (5000, 0.003), (5000, 0.5), (9000, 0.93)]:
-        draws = [stats._binomial(rng.random, n, p) for _ in range(20000)]
+        draws = [sampling.binomial(rng.random, n, p) for _ in range(20000)]
         assert all(0 <= x <= n for x in draws)
         sd = (n * p * (1 - p)) ** 0.5
         assert statistics.fmean(draws) == pytest.approx(n * p, abs=5 * sd / 20000**0.5)
         assert statistics.pstdev(draws) == pytest.approx(sd, rel=0.05)
-    assert stats._binomial(rng.random, 10, 0.0) == 0
-    assert stats._binomial(rng.random, 10, 1.0) == 10
+    assert sampling.binomial(rng.random, 10, 0.0) == 0
+    assert sampling.binomial(rng.random, 10, 1.0) == 10
 
 
 def test_multinomial_draws_n_in_proportion() -> None:
     sizes = [500, 200, 60, 9, 8, 7, 5, 3, 1, 1]
     total = sum(sizes)
-    draw = stats._multinomial(sizes, generator(1))
+    draw = sampling.multinomial(sizes, generator(1))
     draws = [draw() for _ in range(4000)]
     assert all(sum(counts) == total for counts in draws)
     for k, size in enumerate(sizes):

@@ -6,31 +6,14 @@ job left (the plan, a log, the records) and writes what the next job reads.
 
 from __future__ import annotations
 
-import functools
 import json
 import sys
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
 
 import click
 
+from mlci.cli.failures import handle_errors
 from mlci.errors import GateFailed, UsageError
-
-F = TypeVar("F", bound=Callable[..., Any])
-
-
-def handle_errors(func: F) -> F:
-    """mlci.cli's error handling (exit codes, one line), looked up when the command runs:
-    mlci.cli imports this module to add the group."""
-
-    @functools.wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        from mlci.cli import handle_errors as handled
-
-        return handled(func)(*args, **kwargs)
-
-    return wrapper  # type: ignore[return-value]
 
 
 @click.group(hidden=True)
