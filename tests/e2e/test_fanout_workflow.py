@@ -198,6 +198,8 @@ def test_a_failed_branch_is_named_the_join_runs_nothing_and_a_rerun_completes(
     assert code == 0
     stages = {s["name"]: s["run"] for s in report["stages"]}
     assert stages.pop("train@b") == "ran" and stages.pop("evaluate@b") == "ran"
-    # prepare's output was pushed by the first run's upstream job: pulled, it is unchanged
+    # what finished the first time is not run again: restored from the run-cache, or its
+    # outputs pulled as pushed by the first run's jobs (then DVC finds it unchanged)
     assert stages.pop("prepare") == "unchanged"
-    assert set(stages.values()) == {"cached"}, stages
+    assert stages and set(stages.values()) <= {"cached", "unchanged"}, stages
+    assert "cached" in stages.values(), stages
