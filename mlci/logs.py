@@ -29,7 +29,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, TextIO, cast
 
-__all__ = ["captured", "for_command", "terminal"]
+__all__ = ["captured", "default_location", "terminal"]
 
 
 _ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
@@ -147,28 +147,15 @@ def default_location(command: str, directory: Path | None, dry_run: bool = False
         return Path(tempfile.gettempdir()) / "mlci-logs" / name
 
 
-def for_command() -> contextlib.AbstractContextManager[None]:
-    """`captured()` for the click command being run: its name, -C directory, -v and --dry-run."""
-    import click
-
-    ctx = click.get_current_context(silent=True)
-    if ctx is None:
-        return contextlib.nullcontext()
-    params = ctx.params
-    name = " ".join(ctx.command_path.split()[1:]) or str(ctx.info_name)
-    directory = (ctx.find_root().obj or {}).get("directory")
-    dry_run = bool(params.get("dry_run"))
-    verbose = params.get("verbose")
-    return captured(
-        lambda: default_location(name, directory, dry_run),
-        show=bool(verbose),
-        hint=" (-v shows them)" if verbose is not None else "",
-    )
-
-
 @contextlib.contextmanager
-def captured(locate: Callable[[], Path], *, show: bool = False, hint: str = "") -> Iterator[None]:
-    """Library output of one command into the file `locate()` names (made at the first write)."""
+def captured(
+    locate: Callable[[], Path],
+    *,
+    show: bool = False,
+    note: Callable[[Path], None] | None = None,
+) -> Iterator[None]:
+    """Library output of one command into the file `locate()` names (made at the first write);
+    `note(path)` at the end when something was written there and not shown."""
     if _stream.active:  # nested (a command calling another): the outer one captures
         yield
         return
@@ -192,16 +179,6 @@ def captured(locate: Callable[[], Path], *, show: bool = False, hint: str = "") 
         if _stream.file is not None:
             _stream.file.close()
             _stream.file = None
-            if not show and _stream.path is not None:
-                _note(_stream.path, hint)
-
-
-def _note(path: Path, hint: str) -> None:
-    from mlci import console
-
-    try:
-        shown = path.relative_to(Path.cwd())
-    except ValueError:
-        shown = path
-    with contextlib.suppress(OSError, ValueError):
-        console.info(f"library warnings and messages: {shown}{hint}", style="dim")
+            if not show and _stream.path is not None and note is not None:
+                with contextlib.suppress(OSError, ValueError):
+                    note(_stream.path)

@@ -8,6 +8,7 @@ import os
 import sys
 import traceback
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, TypeVar
 
 import click
@@ -15,7 +16,7 @@ import click
 from mlci import __version__, console, extras, interrupts, logs
 from mlci.errors import MlciError
 
-__all__ = ["closed_pipe", "handle_errors"]
+__all__ = ["closed_pipe", "command_log", "handle_errors", "log_note"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -49,6 +50,37 @@ def _fail(exc: MlciError) -> None:
     sys.exit(exc.exit_code)
 
 
+def command_log() -> contextlib.AbstractContextManager[None]:
+    """`logs.captured()` for the click command being run: its name, -C directory, -v and
+    --dry-run; the log is `<state_dir>/logs/<command>.log`."""
+    ctx = click.get_current_context(silent=True)
+    if ctx is None:
+        return contextlib.nullcontext()
+    params = ctx.params
+    name = " ".join(ctx.command_path.split()[1:]) or str(ctx.info_name)
+    directory = (ctx.find_root().obj or {}).get("directory")
+    dry_run = bool(params.get("dry_run"))
+    verbose = params.get("verbose")
+    return logs.captured(
+        lambda: logs.default_location(name, directory, dry_run),
+        show=bool(verbose),
+        note=log_note(" (-v shows them)" if verbose is not None else ""),
+    )
+
+
+def log_note(hint: str) -> Callable[[Path], None]:
+    """The one dim line that says where a command's library output went."""
+
+    def note(path: Path) -> None:
+        try:
+            shown = path.relative_to(Path.cwd())
+        except ValueError:
+            shown = path
+        console.info(f"library warnings and messages: {shown}{hint}", style="dim")
+
+    return note
+
+
 def handle_errors(func: F) -> F:
     """Known errors: one red line and their exit code. Anything else: exit 4 and where to report it."""
 
@@ -56,7 +88,7 @@ def handle_errors(func: F) -> F:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             # signals raise Interrupted; library warnings go to .mlci/logs/<command>.log
-            with interrupts.handled(), logs.for_command():
+            with interrupts.handled(), command_log():
                 return func(*args, **kwargs)
         except MlciError as exc:
             _fail(exc)

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from mlci import console, logs
+from mlci.cli import failures
 
 
 def shown(capsys: pytest.CaptureFixture[str]) -> str:
@@ -20,7 +21,7 @@ def test_library_output_goes_to_the_file_and_mlci_messages_to_the_terminal(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     log = tmp_path / "logs" / "run.log"
-    with logs.captured(lambda: log, hint=" (-v shows them)"):
+    with logs.captured(lambda: log, note=failures.log_note(" (-v shows them)")):
         console.info("mlci says this")
         sys.stderr.write("Successfully registered model 'm'.\n")
         with warnings.catch_warnings():
