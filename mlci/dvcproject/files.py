@@ -127,10 +127,14 @@ class Files:
         document = self._document(path)
         folder = posixpath.dirname(path)
         stages = (document or {}).get("stages")
-        for stage in stages.values() if isinstance(stages, dict) else ():
-            if isinstance(stage, dict):
-                for out in stage.get("outs") or []:
-                    self._add(folder, out, path)
+        for name, stage in stages.items() if isinstance(stages, dict) else ():
+            outs = stage.get("outs") if isinstance(stage, dict) else None
+            if outs is not None and not isinstance(outs, list):
+                # DVC's lockfile schema refuses it: `dvc diff` stops on this file
+                self.problems.append((path, None, f"stage {name!r}: outs must be a list"))
+                continue
+            for out in outs or []:
+                self._add(folder, out, path)
 
     def _dvc_file(self, path: str) -> None:
         document = self._document(path) or {}

@@ -87,3 +87,19 @@ def test_only_undeclared_metrics_say_none_declared(tmp_path: Path) -> None:
     done = _report(project, "markdown")
     assert "No metrics declared" not in done.stdout
     assert "missing.json at v2" in done.stdout and ": not found" in done.stdout
+
+
+def test_a_lock_file_dvc_refuses_is_named_and_exits_2(tmp_path: Path) -> None:
+    """Found by the fuzz test: `outs: 1` in dvc.lock was exit 4 (an int is not iterable)."""
+    project = Project(tmp_path / "p")
+    project.write("dvc.yaml", "stages:\n  s:\n    cmd: echo\n    metrics: [m.json]\n")
+    project.write("m.json", '{"acc": 0.5}')
+    project.commit("v1")
+    project.write("dvc.lock", "schema: '2.0'\nstages:\n  s:\n    cmd: echo\n    outs: 1\n")
+    project.commit("v2")
+    code, document, stderr = project.mlci("v1", "v2")
+    assert code == 2, stderr
+    assert "dvc.lock at v2: stage 's': outs must be a list" in document["problems"]
+    assert "Traceback" not in stderr
+    refused = project.dvc("diff", "v1", "v2", "--json", check=False)  # the oracle refuses it too
+    assert refused.returncode != 0
