@@ -72,3 +72,20 @@ def test_dvc_is_imported_in_mlci_dvc_only() -> None:
 
 def test_bentoml_is_imported_in_the_bento_module_only() -> None:
     assert _importers("bentoml") == {"release/bento.py"}
+
+
+# library -> the modules that may import it (docs/architecture.md, "One chokepoint")
+LIBRARY_OWNERS = {
+    "mlflow": {"tracking.py", "release/pyfunc.py"},  # pyfunc: the wrapper tracking logs
+    "great_expectations": {"validate/data/gx.py", "validate/data/suites.py"},
+    "github": {"github/client.py", "github/comments.py", "github/releases.py"},  # PyGithub
+    "git": {"git.py"},  # GitPython, should it ever be used
+}
+
+
+def test_each_service_library_is_imported_by_its_owners_only() -> None:
+    found = {library: _importers(library) for library in LIBRARY_OWNERS}
+    assert {lib: names - LIBRARY_OWNERS[lib] for lib, names in found.items()} == {
+        lib: set() for lib in LIBRARY_OWNERS
+    }
+    assert found["mlflow"] and found["great_expectations"] and found["github"]
