@@ -16,6 +16,7 @@ import textwrap
 from pathlib import Path
 
 from tests.conftest import BIN, commit_all, git, sh
+from tests.e2e.test_workflows import CALLERS
 
 ITEMS = ("a", "b", "c", "d")
 SLEEP_S = 20
@@ -138,24 +139,8 @@ jobs:
     + SECRETS
 )
 
-COMMENT_CALLER = """\
-name: pr comment
-on:
-  workflow_run:
-    workflows: [pr]
-    types: [completed]
-permissions: {}
-jobs:
-  mlci:
-    permissions:
-      actions: read
-      checks: write
-      pull-requests: write
-      statuses: write
-    uses: mlci-dev/mlci/.github/workflows/mlci-pr-comment.yml@main
-    with:
-      mlci-version: installed
-"""
+# the comment workflow is the plain flow's own
+COMMENT_CALLER = textwrap.dedent(CALLERS["pr-comment.yml"])
 
 
 def make_project(path: Path, *, s3_endpoint: str, prefix: str) -> str:
