@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from mlci import interrupts
+from mlci.dvc.cachewatch import CacheWatch
 from mlci.dvc.capture import capture_output, dvc_logs
 from mlci.dvc.messages import dvc_message, first_line
 from mlci.dvc.remotes import check_remote
@@ -59,6 +60,10 @@ class Pipeline:
         self._cwd = contextlib.chdir(root)
         self._cwd.__enter__()
         self._repo: Repo | None = None
+        self._run_cache = False  # fetch the remote's run-cache when a stage needs it
+        self._run_cache_fetched = False
+        self._cache: CacheWatch | None = None  # set by `pull`
+        self._stages: list[StageRun] | None = None  # set by `repro`
 
     @property
     def repo(self) -> Repo:
@@ -88,32 +93,52 @@ class Pipeline:
         return describe_remote(self.remote)
 
     def pull(self, *, run_cache: bool) -> PullResult:
-        """Fetch outputs and the run-cache into the local cache; the workspace is not touched.
+        """Fetch the outputs dvc.lock names into the local cache; the workspace is not touched.
 
         `repro` then checks out what unchanged stages need (`pull=True`), so a file
-        in the workspace is never overwritten or removed by the pull.
+        in the workspace is never overwritten or removed by the pull. The run-cache
+        is fetched by `repro` once a stage needs it (its inputs differ from dvc.lock's):
+        an unchanged pipeline is restored without reading the remote's run-cache.
+        The caller checks that the remote answers before calling this.
         """
         from dvc.exceptions import DownloadError
 
         assert self.remote is not None  # noqa: S101 (callers check)
-        check_remote(self.root, self.remote)
         self._fresh()
+        self._run_cache = run_cache
+        self._cache = CacheWatch(Path(self.repo.cache.legacy.path))
         with dvc_logs():
             try:
-                fetched = self.repo.fetch(remote=self.remote.name, run_cache=run_cache)
-                return PullResult(fetched=int(fetched), missing=0)
+                fetched = self.repo.fetch(remote=self.remote.name, run_cache=False)
+                result = PullResult(fetched=int(fetched), missing=0)
             except DownloadError as exc:
-                return PullResult(fetched=0, missing=int(exc.amount))
+                result = PullResult(fetched=0, missing=int(exc.amount))
             except Exception as exc:
                 raise ServiceError(
                     f"pull from {self._describe()} failed: {first_line(exc)}"
                 ) from None
+        self._cache.fetched(complete=not result.missing)
+        return result
+
+    def _fetch_run_cache(self) -> None:
+        """The remote's run-cache entries, as `dvc fetch --run-cache` gets them (once a run)."""
+        if not self._run_cache or self._run_cache_fetched or self.remote is None:
+            return
+        self._run_cache_fetched = True
+        try:
+            self.repo.stage_cache.pull(self.remote.name)
+        except Exception as exc:
+            raise ServiceError(
+                f"pull from {self._describe()} failed: run-cache: {first_line(exc)}"
+            ) from None
 
     def push(self, *, run_cache: bool) -> int:
         """Push outputs (and the run-cache); returns how many output objects were sent."""
         from dvc.exceptions import UploadError
 
         assert self.remote is not None  # noqa: S101 (callers check)
+        if self._cache is not None and self._cache.nothing_new(self._stages):
+            return 0  # every output came from this remote, and no stage ran or was cached
         check_remote(self.root, self.remote, create=True)
         self._fresh()
         with dvc_logs():
@@ -165,6 +190,9 @@ class Pipeline:
                 # data already in the workspace (say, regenerated) but not in the cache:
                 # DVC's pull would refuse to replace it; plain repro saves it to the cache
                 kwargs = {**kwargs, "pull": False}
+            # `run_cache=False` below only kept DVC from pulling the whole run-cache up front
+            kwargs.pop("run_cache", None)
+            from_cache = kwargs.get("pull") and self._restore_unchanged(stage, kwargs)
             shown = name.removesuffix(".dvc")
             with (
                 dvc_logs(on_line) as messages,
@@ -172,7 +200,7 @@ class Pipeline:
                 stopped_cleanly(stage, shown),
             ):
                 try:
-                    ret = _reproduce_stage(stage, **kwargs)
+                    ret = None if from_cache else _reproduce_stage(stage, **kwargs)
                 except Exception as exc:
                     failure.update(stage=name, exc=exc, tail=list(tail))
                     raise
@@ -206,6 +234,9 @@ class Pipeline:
                     force=force,
                     repro_fn=repro_fn,
                     pull=pull and self.remote is not None,
+                    # DVC's `repro --pull` would fetch the remote's whole run-cache first;
+                    # `_restore_unchanged` fetches it only once a stage's inputs changed
+                    run_cache=False,
                 )
         except DvcException as exc:
             if not failure:
@@ -215,4 +246,30 @@ class Pipeline:
             if isinstance(cause, StageCmdFailedError):
                 raise StageFailed(failure["stage"], str(cause), tail) from None
             raise UsageError(f"stage '{failure['stage']}': {first_line(cause)}") from None
+        self._stages = stages
         return stages
+
+    def _restore_unchanged(self, stage: Any, kwargs: dict[str, Any]) -> bool:
+        """`dvc repro --pull` for a stage that only lacks its outputs, from the local cache
+        that `pull` filled: DVC's own checkout, without asking the remote a second time.
+
+        True: checked out, the stage is unchanged. False: DVC decides as usual; a stage
+        whose inputs differ from dvc.lock first gets the remote's run-cache entries.
+        """
+        from dvc.exceptions import CheckoutError
+
+        if kwargs.get("force"):
+            return False
+        upstream = kwargs.get("upstream")
+        if not stage.changed(False, upstream):
+            return False  # nothing is missing: DVC skips it
+        if stage.changed(True, upstream):
+            self._fetch_run_cache()
+            return False
+        if not stage.outs_cached():
+            return False  # not fetched: DVC pulls it (and says why not)
+        try:
+            stage.checkout()
+        except CheckoutError:
+            return False
+        return True
