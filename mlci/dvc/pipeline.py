@@ -73,8 +73,9 @@ class Pipeline:
         return self._repo
 
     def _fresh(self) -> None:
-        # a Repo that pulled keeps state that stops the next repro from saving run-cache
-        # entries (seen with DVC 3.67): each operation gets its own, as with the dvc CLI
+        # a Repo that fetched the run-cache keeps state that stops the next repro from saving
+        # run-cache entries (seen with DVC 3.67): the push gets its own, as with the dvc CLI;
+        # `pull` fetches outputs only, and `repro` goes on with its Repo (its index is read)
         if self._repo is not None:
             self._repo.close()
             self._repo = None
@@ -88,6 +89,12 @@ class Pipeline:
         finally:
             self._cwd.__exit__(None, None, None)
 
+    def check_remote(self) -> None:
+        """That the remote answers (an unreachable one: ServiceError, exit 3), with the
+        repository `pull` and `repro` then use."""
+        assert self.remote is not None  # noqa: S101 (callers check)
+        check_remote(self.root, self.remote, repo=None if self.remote.embedded else self.repo)
+
     def _describe(self) -> str:
         assert self.remote is not None  # noqa: S101 (callers check)
         return describe_remote(self.remote)
@@ -99,12 +106,11 @@ class Pipeline:
         in the workspace is never overwritten or removed by the pull. The run-cache
         is fetched by `repro` once a stage needs it (its inputs differ from dvc.lock's):
         an unchanged pipeline is restored without reading the remote's run-cache.
-        The caller checks that the remote answers before calling this.
+        The caller checks that the remote answers first (`check_remote`).
         """
         from dvc.exceptions import DownloadError
 
         assert self.remote is not None  # noqa: S101 (callers check)
-        self._fresh()
         self._run_cache = run_cache
         self._cache = CacheWatch(Path(self.repo.cache.legacy.path))
         with dvc_logs():
@@ -139,8 +145,8 @@ class Pipeline:
         assert self.remote is not None  # noqa: S101 (callers check)
         if self._cache is not None and self._cache.nothing_new(self._stages):
             return 0  # every output came from this remote, and no stage ran or was cached
-        check_remote(self.root, self.remote, create=True)
         self._fresh()
+        check_remote(self.root, self.remote, create=True, repo=self.repo)
         with dvc_logs():
             try:
                 # outputs first, counted by DVC as really sent; then the run-cache entries,
@@ -177,7 +183,8 @@ class Pipeline:
         from dvc.repo.reproduce import _reproduce_stage
         from dvc.stage.exceptions import StageCmdFailedError
 
-        self._fresh()
+        if self._cache is None:  # no pull before; a Repo that fetched outputs only goes on
+            self._fresh()
         stages: list[StageRun] = []
         failure: dict[str, Any] = {}
 
