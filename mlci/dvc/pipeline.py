@@ -267,12 +267,12 @@ class Pipeline:
 
         if kwargs.get("force"):
             return False
-        upstream = kwargs.get("upstream")
-        if not stage.changed(False, upstream):
-            return False  # nothing is missing: DVC skips it
-        if stage.changed(True, upstream):
+        missing = not all(Path(out.fs_path).exists() for out in stage.outs)
+        if stage.changed(True, kwargs.get("upstream")):
             self._fetch_run_cache()
             return False
+        if not missing:
+            return False  # DVC skips it (or runs it, if an output was edited)
         if not stage.outs_cached():
             return False  # not fetched: DVC pulls it (and says why not)
         try:
