@@ -177,8 +177,6 @@ def run(
     remote = (
         dvc.resolve_remote(root, cfg.dvc.remote, cfg.dvc.embedded_remote) if pull or push else None
     )
-    if remote:
-        dvc.check_remote(root, remote)
     head = git.head(root)
     context = ci.context()
     record = run_record.RunRecord(
@@ -196,6 +194,8 @@ def run(
             "pushed": 0,
         }
     with dvc.Pipeline(root, remote) as pipeline:
+        if remote:  # one DVC repository checks the remote, pulls and reproduces
+            pipeline.check_remote()
         if remote and pull:
             with interrupts.where(f"while pulling from DVC remote '{remote.name}'"):
                 progress.step(f"pulling from DVC remote '{remote.name}' ({remote.url})")

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from mlci import interrupts
+from mlci.dvc.cachewatch import CacheWatch
 from mlci.dvc.capture import capture_output, dvc_logs
 from mlci.dvc.messages import dvc_message, first_line
 from mlci.dvc.remotes import check_remote
@@ -59,6 +60,10 @@ class Pipeline:
         self._cwd = contextlib.chdir(root)
         self._cwd.__enter__()
         self._repo: Repo | None = None
+        self._run_cache = False  # fetch the remote's run-cache when a stage needs it
+        self._run_cache_fetched = False
+        self._cache: CacheWatch | None = None  # set by `pull`
+        self._stages: list[StageRun] | None = None  # set by `repro`
 
     @property
     def repo(self) -> Repo:
@@ -68,8 +73,9 @@ class Pipeline:
         return self._repo
 
     def _fresh(self) -> None:
-        # a Repo that pulled keeps state that stops the next repro from saving run-cache
-        # entries (seen with DVC 3.67): each operation gets its own, as with the dvc CLI
+        # a Repo that fetched the run-cache keeps state that stops the next repro from saving
+        # run-cache entries (seen with DVC 3.67): the push gets its own, as with the dvc CLI;
+        # `pull` fetches outputs only, and `repro` goes on with its Repo (its index is read)
         if self._repo is not None:
             self._repo.close()
             self._repo = None
@@ -83,39 +89,64 @@ class Pipeline:
         finally:
             self._cwd.__exit__(None, None, None)
 
+    def check_remote(self) -> None:
+        """That the remote answers (an unreachable one: ServiceError, exit 3), with the
+        repository `pull` and `repro` then use."""
+        assert self.remote is not None  # noqa: S101 (callers check)
+        check_remote(self.root, self.remote, repo=None if self.remote.embedded else self.repo)
+
     def _describe(self) -> str:
         assert self.remote is not None  # noqa: S101 (callers check)
         return describe_remote(self.remote)
 
     def pull(self, *, run_cache: bool) -> PullResult:
-        """Fetch outputs and the run-cache into the local cache; the workspace is not touched.
+        """Fetch the outputs dvc.lock names into the local cache; the workspace is not touched.
 
         `repro` then checks out what unchanged stages need (`pull=True`), so a file
-        in the workspace is never overwritten or removed by the pull.
+        in the workspace is never overwritten or removed by the pull. The run-cache
+        is fetched by `repro` once a stage needs it (its inputs differ from dvc.lock's):
+        an unchanged pipeline is restored without reading the remote's run-cache.
+        The caller checks that the remote answers first (`check_remote`).
         """
         from dvc.exceptions import DownloadError
 
         assert self.remote is not None  # noqa: S101 (callers check)
-        check_remote(self.root, self.remote)
-        self._fresh()
+        self._run_cache = run_cache
+        self._cache = CacheWatch(Path(self.repo.cache.legacy.path))
         with dvc_logs():
             try:
-                fetched = self.repo.fetch(remote=self.remote.name, run_cache=run_cache)
-                return PullResult(fetched=int(fetched), missing=0)
+                fetched = self.repo.fetch(remote=self.remote.name, run_cache=False)
+                result = PullResult(fetched=int(fetched), missing=0)
             except DownloadError as exc:
-                return PullResult(fetched=0, missing=int(exc.amount))
+                result = PullResult(fetched=0, missing=int(exc.amount))
             except Exception as exc:
                 raise ServiceError(
                     f"pull from {self._describe()} failed: {first_line(exc)}"
                 ) from None
+        self._cache.fetched(complete=not result.missing)
+        return result
+
+    def _fetch_run_cache(self) -> None:
+        """The remote's run-cache entries, as `dvc fetch --run-cache` gets them (once a run)."""
+        if not self._run_cache or self._run_cache_fetched or self.remote is None:
+            return
+        self._run_cache_fetched = True
+        try:
+            self.repo.stage_cache.pull(self.remote.name)
+        except Exception as exc:
+            raise ServiceError(
+                f"pull from {self._describe()} failed: run-cache: {first_line(exc)}"
+            ) from None
 
     def push(self, *, run_cache: bool) -> int:
         """Push outputs (and the run-cache); returns how many output objects were sent."""
         from dvc.exceptions import UploadError
 
         assert self.remote is not None  # noqa: S101 (callers check)
-        check_remote(self.root, self.remote, create=True)
+        if self._cache is not None and self._cache.nothing_new(self._stages):
+            return 0  # every output came from this remote, and no stage ran or was cached
         self._fresh()
+        check_remote(self.root, self.remote, create=True, repo=self.repo)
         with dvc_logs():
             try:
                 # outputs first, counted by DVC as really sent; then the run-cache entries,
@@ -152,7 +183,8 @@ class Pipeline:
         from dvc.repo.reproduce import _reproduce_stage
         from dvc.stage.exceptions import StageCmdFailedError
 
-        self._fresh()
+        if self._cache is None:  # no pull before; a Repo that fetched outputs only goes on
+            self._fresh()
         stages: list[StageRun] = []
         failure: dict[str, Any] = {}
 
@@ -165,6 +197,9 @@ class Pipeline:
                 # data already in the workspace (say, regenerated) but not in the cache:
                 # DVC's pull would refuse to replace it; plain repro saves it to the cache
                 kwargs = {**kwargs, "pull": False}
+            # `run_cache=False` below only kept DVC from pulling the whole run-cache up front
+            kwargs.pop("run_cache", None)
+            from_cache = kwargs.get("pull") and self._restore_unchanged(stage, kwargs)
             shown = name.removesuffix(".dvc")
             with (
                 dvc_logs(on_line) as messages,
@@ -172,7 +207,7 @@ class Pipeline:
                 stopped_cleanly(stage, shown),
             ):
                 try:
-                    ret = _reproduce_stage(stage, **kwargs)
+                    ret = None if from_cache else _reproduce_stage(stage, **kwargs)
                 except Exception as exc:
                     failure.update(stage=name, exc=exc, tail=list(tail))
                     raise
@@ -206,6 +241,9 @@ class Pipeline:
                     force=force,
                     repro_fn=repro_fn,
                     pull=pull and self.remote is not None,
+                    # DVC's `repro --pull` would fetch the remote's whole run-cache first;
+                    # `_restore_unchanged` fetches it only once a stage's inputs changed
+                    run_cache=False,
                 )
         except DvcException as exc:
             if not failure:
@@ -215,4 +253,30 @@ class Pipeline:
             if isinstance(cause, StageCmdFailedError):
                 raise StageFailed(failure["stage"], str(cause), tail) from None
             raise UsageError(f"stage '{failure['stage']}': {first_line(cause)}") from None
+        self._stages = stages
         return stages
+
+    def _restore_unchanged(self, stage: Any, kwargs: dict[str, Any]) -> bool:
+        """`dvc repro --pull` for a stage that only lacks its outputs, from the local cache
+        that `pull` filled: DVC's own checkout, without asking the remote a second time.
+
+        True: checked out, the stage is unchanged. False: DVC decides as usual; a stage
+        whose inputs differ from dvc.lock first gets the remote's run-cache entries.
+        """
+        from dvc.exceptions import CheckoutError
+
+        if kwargs.get("force"):
+            return False
+        missing = not all(Path(out.fs_path).exists() for out in stage.outs)
+        if stage.changed(True, kwargs.get("upstream")):
+            self._fetch_run_cache()
+            return False
+        if not missing:
+            return False  # DVC skips it (or runs it, if an output was edited)
+        if not stage.outs_cached():
+            return False  # not fetched: DVC pulls it (and says why not)
+        try:
+            stage.checkout()
+        except CheckoutError:
+            return False
+        return True

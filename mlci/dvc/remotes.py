@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mlci.dvc.messages import first_line
 from mlci.dvc.repo import EMBEDDED_REMOTE, Remote, describe_remote, open_repo
 from mlci.errors import ServiceError, UsageError
+
+if TYPE_CHECKING:
+    from dvc.repo import Repo
 
 __all__ = ["check_remote", "resolve_remote"]
 
@@ -49,8 +52,14 @@ def _configured(name: str, section: Any) -> Remote:
     )
 
 
-def check_remote(root: Path, remote: Remote, *, create: bool = False) -> bool:
-    """Whether the remote answers; an unreachable one raises ServiceError (exit 3)."""
+def check_remote(
+    root: Path, remote: Remote, *, create: bool = False, repo: Repo | None = None
+) -> bool:
+    """Whether the remote answers; an unreachable one raises ServiceError (exit 3).
+
+    `repo`: a DVC repository already open on `root` (its remote's filesystem is reused);
+    without one, a repository is opened and closed for the check.
+    """
     if remote.embedded:
         path = Path(remote.url)
         if create:
@@ -64,14 +73,15 @@ def check_remote(root: Path, remote: Remote, *, create: bool = False) -> bool:
     if remote.url.startswith(("http://", "https://")):
         # DVC's HTTP filesystem reports a refused connection as "file not found"
         return _http_answers(remote)
-    repo = open_repo(root, remote)
+    opened = open_repo(root, remote) if repo is None else repo
     try:
-        odb = repo.cloud.get_remote_odb(remote.name)
+        odb = opened.cloud.get_remote_odb(remote.name)
         return bool(odb.fs.exists(odb.path))
     except Exception as exc:  # network and auth errors come in many types
         raise ServiceError(f"{describe_remote(remote)} is unreachable: {first_line(exc)}") from None
     finally:
-        repo.close()
+        if repo is None:
+            opened.close()
 
 
 def _http_answers(remote: Remote, timeout: float = 5.0) -> bool:

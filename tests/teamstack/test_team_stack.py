@@ -198,6 +198,7 @@ def test_runner_b_restores_every_stage_and_records_no_second_run(
 ) -> None:
     runner_b = team.clone("runner-b")  # shares only the remote: no data, no cache
     assert git(runner_b, "rev-parse", "HEAD") == team.sha
+    stored = keys(stack.s3_endpoint, servers.DVC_BUCKET, PROJECT)
     started = time.monotonic()
     done = ok(mlci(runner_b, "run", env=team.env))
     print(f"runner B: mlci run {time.monotonic() - started:.1f}s")
@@ -213,6 +214,7 @@ def test_runner_b_restores_every_stage_and_records_no_second_run(
     assert out_hashes(runner_b) == hashes
     outputs = [*hashes, "data"]
     assert files_under(runner_b, outputs) == files_under(runner_a, outputs)
+    assert keys(stack.s3_endpoint, servers.DVC_BUCKET, PROJECT) == stored  # nothing new to push
 
     (run,) = runs_for(stack, "digits", team.sha)  # still A's, and only A's
     a_record = json.loads((runner_a / ".mlci" / "run.json").read_text())
