@@ -8,16 +8,17 @@ and GPU it had, and a failed branch by name with its log's tail.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from mlci.fanout import records
 from mlci.report import safe
 
-__all__ = ["from_document", "markdown", "read"]
+__all__ = ["Line", "from_document", "lines", "markdown", "read"]
 
 FOLDER = "branches"
-_STATUS = {"ok": "finished", "failed": "**failed**", "missing": "**no record**"}
+_STATUS = {"ok": "finished", "failed": "failed", "missing": "no record"}
 
 
 def read(
@@ -51,12 +52,45 @@ def from_document(value: Any, fail: Callable[[str, str], Exception]) -> list[dic
     return rows
 
 
-def _gpu(record: records.BranchRecord) -> str:
-    names = record.gpus
-    if names:
-        return ", ".join(safe.cell(n) for n in names)
-    error = (record.runner or {}).get("gpu_error")
-    return "no GPU" if record.runner else "—" if not error else safe.cell(error)
+@dataclass(frozen=True)
+class Line:
+    """One branch as both renderers show it, plain text (each renderer escapes)."""
+
+    name: str
+    stages: str
+    runs_on: str
+    runner: str
+    gpu: str
+    status: str  # finished, failed, no record
+    ran: int
+    seconds: float
+    log_tail: str
+
+
+def lines(rows: list[dict[str, Any]]) -> list[Line]:
+    """The report's `branches`, one Line each, in the order of the records."""
+    found = []
+    for row in rows:
+        record = records.from_dict(row)
+        runner = record.runner or {}
+        error = runner.get("gpu_error")
+        gpu = ", ".join(record.gpus) or ("no GPU" if record.runner else str(error or "—"))
+        found.append(
+            Line(
+                name=record.name,
+                stages=" ".join(record.targets),
+                runs_on=", ".join(record.runs_on),
+                runner=str(runner.get("runner_name") or runner.get("os") or ""),
+                gpu=gpu,
+                status=_STATUS.get(record.status, record.status),
+                ran=sum(1 for s in record.stages if s["status"] == "ran"),
+                seconds=sum(
+                    s["seconds"] for s in record.stages if s["status"] == "ran" and s["seconds"]
+                ),
+                log_tail=record.log_tail,
+            )
+        )
+    return found
 
 
 def markdown(rows: list[dict[str, Any]]) -> str:
@@ -69,37 +103,23 @@ def markdown(rows: list[dict[str, Any]]) -> str:
         "| --- | --- | --- | --- | --- | --- | --- |",
     ]
     failed = []
-    for row in rows:
-        record = records.from_dict(row)
-        runner = record.runner or {}
-        seconds = sum(s["seconds"] for s in record.stages if s["status"] == "ran" and s["seconds"])
-        ran = sum(1 for s in record.stages if s["status"] == "ran")
-        status = _STATUS.get(record.status, safe.cell(record.status))
-        if record.status == "ok":
-            status += f", {ran} ran"
-        table.append(
-            "| "
-            + " | ".join(
-                [
-                    safe.cell(record.name),
-                    safe.cell(" ".join(record.targets)),
-                    safe.cell(", ".join(record.runs_on)),
-                    safe.cell(runner.get("runner_name") or runner.get("os")),
-                    _gpu(record),
-                    status,
-                    f"{seconds:.1f}s" if seconds else "",
-                ]
-            )
-            + " |"
+    for line in lines(rows):
+        status = (
+            f"finished, {line.ran} ran"
+            if line.status == "finished"
+            else f"**{safe.cell(line.status)}**"
         )
-        if record.status != "ok":
-            failed.append(record)
+        cells = [line.name, line.stages, line.runs_on, line.runner, line.gpu]
+        time = f"{line.seconds:.1f}s" if line.seconds else ""
+        table.append("| " + " | ".join([*map(safe.cell, cells), status, time]) + " |")
+        if line.status != "finished":
+            failed.append(line)
     parts = ["\n".join(table)]
-    for record in failed:
-        what = f"{record.name} failed" if record.status == "failed" else f"{record.name}: no record"
+    for line in failed:
+        what = f"{line.name} failed" if line.status == "failed" else f"{line.name}: no record"
         body = (
-            safe.fenced(record.log_tail)
-            if record.log_tail
+            safe.fenced(line.log_tail)
+            if line.log_tail
             else "Its job left no log tail: see the job's own log."
         )
         parts.append(safe.details(what, body))

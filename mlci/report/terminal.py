@@ -8,7 +8,7 @@ from mlci import console, layout
 from mlci.console import escape
 from mlci.data_diff import shown
 from mlci.layout import Col
-from mlci.report import plot_rows, plots
+from mlci.report import branches, plot_rows, plots
 from mlci.report.markdown import _change, _size
 from mlci.report.model import Report
 from mlci.validate.results import drift
@@ -122,6 +122,39 @@ def _stages(report: Report, width: int) -> Table | str:
     return layout.table(columns, rows, width=width, title="Pipeline")
 
 
+_TAIL_LINES = 10  # of a failed branch's log; the whole tail is in the markdown and JSON
+
+
+def _branches(report: Report, width: int) -> list[Table | str]:
+    """A fanned-out run's jobs (runner, GPU, status), then each failed one's log tail."""
+    found = branches.lines(report.branches)
+    if not found:
+        return []
+    rows = [
+        [
+            escape(b.name),
+            escape(b.stages),
+            escape(b.runs_on),
+            escape(b.gpu),
+            f"finished, {b.ran} ran" if b.status == "finished" else f"[red]{escape(b.status)}[/]",
+            f"{b.seconds:.1f}s" if b.seconds else "",
+        ]
+        for b in found
+    ]
+    columns = (Col("job", key=True), Col("stages"), Col("runs on"), Col("GPU"), Col("status"))
+    parts: list[Table | str] = [
+        layout.table((*columns, Col("time")), rows, width=width, title="Jobs")
+    ]
+    for b in found:
+        if b.status == "finished":
+            continue
+        tail = b.log_tail.splitlines()[-_TAIL_LINES:]
+        what = "failed" if b.status == "failed" else "left no record"
+        parts.append(f"[red]✗[/] {escape(b.name)} {what}" + (": its log ends" if tail else ""))
+        parts += [f"  [dim]{escape(line)}[/]" for line in tail]
+    return parts
+
+
 def _validation(report: Report) -> list[str]:
     lines = []
     for result in report.validation:
@@ -186,6 +219,7 @@ def render(report: Report, *, precision: int = 4) -> None:
         _params(report, precision, width),
         _data(report, width),
         _stages(report, width),
+        *_branches(report, width),
     ):
         out.print(part)
     for line in _validation(report):

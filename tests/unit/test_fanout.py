@@ -3,7 +3,9 @@ the join's check, and the branches in the report."""
 
 from __future__ import annotations
 
+import io
 import json
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -231,6 +233,44 @@ def test_report_shows_each_branch_runner_and_gpu_and_a_failed_branch_log_tail() 
     again = Report.from_dict(json.loads(json.dumps(report.to_dict())))
     assert again.branches == report.branches
     assert markdown.render(again) == text
+
+
+def test_terminal_report_shows_the_jobs_and_a_failed_one_log_tail(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """`mlci report` on a laptop shows what the comment shows: each job's runner and GPU."""
+    from mlci.report import terminal
+
+    tail = "\n".join(f"line {i}" for i in range(30)) + "\nRuntimeError: CUDA out of memory"
+    report = Report(
+        id="pr",
+        base=None,
+        head=Revision("workspace", None),
+        metrics=[],
+        params=[],
+        data=[],
+        stages=[],
+        metrics_declared=False,
+        branches=[
+            record("train@0").to_dict(),
+            record("train@1", "failed", log_tail=tail).to_dict(),
+            records.BranchRecord("train@2", ["train@2"], ["gpu"], "missing").to_dict(),
+        ],
+    )
+    buffer = io.StringIO()
+    monkeypatch.setenv("COLUMNS", "80")
+    monkeypatch.setattr(sys, "stdout", buffer)
+    terminal.render(report)
+    lines = buffer.getvalue().splitlines()
+    assert max(len(line) for line in lines) <= 80
+    row = next(line for line in lines if line.startswith("train@0"))
+    assert "NVIDIA H200" in row and "finished, 1" in row and "20.5s" in row  # wrapped at 80
+    assert any(line.startswith("train@1") and "failed" in line for line in lines)
+    at = lines.index("✗ train@1 failed: its log ends")
+    assert lines[at + 1 : at + 11] == [f"  line {i}" for i in range(21, 30)] + [
+        "  RuntimeError: CUDA out of memory"
+    ]
+    assert "✗ train@2 left no record" in lines
 
 
 def test_untrusted_branch_records_are_escaped_and_checked() -> None:
