@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from mlci import git, snapshot
-from mlci.report.plots import load_rows
+from mlci.report.plot_rows import load_rows
 from tests.conformance.harness import Project
 
 pytestmark = pytest.mark.slow
