@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
+
+from mlci.state_files import write_json
 
 __all__ = ["RunRecord", "StageRecord", "read", "write"]
 
@@ -68,15 +68,7 @@ class RunRecord:
 
 
 def write(state_dir: Path, record: RunRecord) -> Path:
-    state_dir.mkdir(parents=True, exist_ok=True)
-    path = state_dir / FILENAME
-    # write-then-rename: a crash never leaves half a file for the report to trip on
-    fd, tmp = tempfile.mkstemp(dir=state_dir, prefix=".run-", suffix=".json")
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        json.dump(record.to_dict(), handle, indent=2, sort_keys=True)
-        handle.write("\n")
-    os.replace(tmp, path)
-    return path
+    return write_json(state_dir / FILENAME, record.to_dict())
 
 
 def read(state_dir: Path) -> RunRecord | None:

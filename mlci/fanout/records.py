@@ -9,12 +9,12 @@ a job that ran pull-request code, so `read` type-checks every field and keeps no
 from __future__ import annotations
 
 import json
-import os
 import re
-import tempfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
+
+from mlci.state_files import write_json
 
 __all__ = ["STATUSES", "BranchRecord", "file_name", "read", "read_all", "tail", "write"]
 
@@ -64,14 +64,7 @@ def file_name(name: str) -> str:
 
 
 def write(folder: Path, record: BranchRecord) -> Path:
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / file_name(record.name)
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".branch-", suffix=".json")
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        json.dump(record.to_dict(), handle, indent=2, sort_keys=True)
-        handle.write("\n")
-    os.replace(tmp, path)
-    return path
+    return write_json(folder / file_name(record.name), record.to_dict())
 
 
 class RecordError(ValueError):

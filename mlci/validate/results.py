@@ -7,11 +7,11 @@ workflow annotations and check runs. Stdlib only: the report path imports it.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal
+
+from mlci.state_files import write_json
 
 __all__ = [
     "DRIFT_PSI",
@@ -172,15 +172,8 @@ def drift(extra: Any) -> list[str]:
 
 
 def write(state_dir: Path, result: Result) -> Path:
-    folder = state_dir / "validation"
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"{result.kind}.json"
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{result.kind}-", suffix=".json")
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        json.dump(result.to_dict(), handle, indent=2, default=str)
-        handle.write("\n")
-    os.replace(tmp, path)
-    return path
+    path = state_dir / "validation" / f"{result.kind}.json"
+    return write_json(path, result.to_dict(), sort_keys=False)
 
 
 def read(path: Path) -> dict[str, Any] | None:
