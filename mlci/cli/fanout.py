@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -21,11 +22,16 @@ def fanout() -> None:
     """The steps of a fanned-out pipeline (the reusable workflows' `fan-out`)."""
 
 
-def _read(path: Path, what: str) -> str:
+def _plan(path: Path) -> dict[str, Any]:
+    """The plan in the file PATH names (`-`: stdin), checked; errors name the file."""
+    from mlci.fanout import join
+
+    source = "the plan on stdin" if str(path) == "-" else f"the plan {path}"
     try:
-        return sys.stdin.read() if str(path) == "-" else path.read_text(encoding="utf-8")
+        text = sys.stdin.read() if str(path) == "-" else path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
-        raise UsageError(f"cannot read {what} {path}: {exc}") from None
+        raise UsageError(f"cannot read {source}: {exc}") from None
+    return join.load_plan(text, source)
 
 
 @fanout.command("outputs")
@@ -37,7 +43,7 @@ def outputs_command(plan: Path) -> None:
     from mlci import ci
     from mlci.fanout import join
 
-    values = join.outputs(join.load_plan(_read(plan, "the plan")))
+    values = join.outputs(_plan(plan))
     for name, value in values.items():
         ci.set_output(name, value)
         click.echo(f"{name}={value}")
@@ -116,9 +122,7 @@ def check_command(plan: Path, found: Path, expect: str) -> None:
 
     cfg = config.load(None)
     sha = git.head(cfg.root).sha
-    kept, problems = join.check(
-        join.load_plan(_read(plan, "the plan")), found, expect, sha, cfg.state_path / "branches"
-    )
+    kept, problems = join.check(_plan(plan), found, expect, sha, cfg.state_path / "branches")
     for record in kept:
         console.info(f"{record.name}: {record.status} ({' '.join(record.runs_on)})")
     if problems:

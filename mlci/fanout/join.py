@@ -35,10 +35,12 @@ class Expected:
         return {"name": self.name, "targets": self.targets, "runs-on": self.runs_on}
 
 
-def _fail(where: str, what: str) -> UsageError:
-    return UsageError(
-        f"the plan: {where} {what}", hint="it must be the output of `mlci plan --format json`"
-    )
+class _BadPlan(ValueError):
+    """A part of the plan that is not what `mlci plan --format json` writes."""
+
+
+def _fail(where: str, what: str) -> _BadPlan:
+    return _BadPlan(f"{where} {what}")
 
 
 def _labels(value: Any, where: str) -> list[str]:
@@ -60,8 +62,18 @@ def _targets(value: Any, where: str) -> list[str]:
     raise _fail(where, "must be stage names")
 
 
-def load_plan(text: str) -> dict[str, Any]:
-    """The plan document in `text`, its parts checked (exit 2 naming the first bad one)."""
+def load_plan(text: str, source: str = "the plan") -> dict[str, Any]:
+    """The plan document in `text`, its parts checked (exit 2 naming `source` and the
+    first bad part)."""
+    try:
+        return _checked(text)
+    except _BadPlan as exc:
+        raise UsageError(
+            f"{source}: {exc}", hint="it must be the output of `mlci plan --format json`"
+        ) from None
+
+
+def _checked(text: str) -> dict[str, Any]:
     try:
         plan = json.loads(text)
     except ValueError as exc:

@@ -106,8 +106,9 @@ def test_no_fan_out_with_fewer_than_two_branches_to_run_and_no_upstream_job_to_r
     ],
 )
 def test_a_document_that_is_no_plan_is_exit_2_naming_the_part(document: str, named: str) -> None:
-    with pytest.raises(UsageError, match=named):
-        join.load_plan(document)
+    with pytest.raises(UsageError, match=named) as raised:
+        join.load_plan(document, "the plan plan.json")
+    assert raised.value.message.startswith("the plan plan.json: ")  # the file is named
     bad = plan()
     bad["branches"]["include"][0]["runs-on"] = "not json"
     with pytest.raises(UsageError, match=r"branches.include\[0\].runs-on"):
@@ -372,4 +373,4 @@ def test_cli_record_and_check_in_a_repository(tiny: Path, tmp_path: Path) -> Non
     )
     assert passed.returncode == 0, passed.stderr
     bad = sh(mlci, "fanout", "check", str(log), "--records", str(out), cwd=tiny, check=False)
-    assert bad.returncode == 2 and "the plan: is not JSON" in bad.stderr
+    assert bad.returncode == 2 and f"the plan {log}: is not JSON" in bad.stderr
