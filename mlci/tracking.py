@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import urllib.error
 import urllib.request
 import warnings
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -251,35 +252,60 @@ def register_model(
     client = _client(uri)
     try:
         experiment_id = _experiment_id(client, uri, experiment, artifact_root)
-        mlflow.set_tracking_uri(uri)
-        with (
-            warnings.catch_warnings(),
-            mlflow.start_run(experiment_id=experiment_id, run_name=f"release {git_tag}") as run,
-        ):
-            # MLflow's advice on type hints and requirements inference is not the user's to act on
-            warnings.simplefilter("ignore")
-            # MLflow inspects the class's type hints when it is first defined
-            from mlci.release.pyfunc import LoaderModel
+        # the run and the registration both go by MLflow's global URI only
+        with _global_tracking_uri(uri):
+            with (
+                warnings.catch_warnings(),
+                mlflow.start_run(experiment_id=experiment_id, run_name=f"release {git_tag}") as run,
+            ):
+                # MLflow's advice on type hints and requirements inference is not the user's
+                warnings.simplefilter("ignore")
+                # MLflow inspects the class's type hints when it is first defined
+                from mlci.release.pyfunc import LoaderModel
 
-            signature, example = _signature(input_example, output_example)
-            mlflow.set_tags({**tags, "mlci.git_tag": git_tag})
-            mlflow.log_metrics({k: float(v) for k, v in metrics.items() if _numeric(v) is not None})
-            info = mlflow.pyfunc.log_model(
-                name="model",
-                python_model=LoaderModel(loader),
-                artifacts={"model": str(model_dir)},
-                code_paths=[str(code_dir)] if code_dir else None,
-                input_example=example,
-                signature=signature,
+                signature, example = _signature(input_example, output_example)
+                mlflow.set_tags({**tags, "mlci.git_tag": git_tag})
+                numeric = {k: float(v) for k, v in metrics.items() if _numeric(v) is not None}
+                mlflow.log_metrics(numeric)
+                info = mlflow.pyfunc.log_model(
+                    name="model",
+                    python_model=LoaderModel(loader),
+                    artifacts={"model": str(model_dir)},
+                    code_paths=[str(code_dir)] if code_dir else None,
+                    input_example=example,
+                    signature=signature,
+                )
+            version = mlflow.register_model(
+                info.model_uri, name, tags={**tags, "mlci.git_tag": git_tag}
             )
-        version = mlflow.register_model(
-            info.model_uri, name, tags={**tags, "mlci.git_tag": git_tag}
-        )
     except MlflowException as exc:
         raise ServiceError(f"MLflow ({uri}) refused to register {name}: {exc.message}") from None
     return ModelVersion(
         name, str(version.version), run.info.run_id, str(version.source), reused=False
     )
+
+
+@contextlib.contextmanager
+def _global_tracking_uri(uri: str) -> Iterator[None]:
+    """MLflow's process-wide tracking URI set to `uri` for the block, then given back.
+
+    `log_model` has only the global to go by. Left set, it would outlive the release in the
+    caller's process (an `api.release` in a notebook, a test), and `set_tracking_uri` also
+    writes MLFLOW_TRACKING_URI, which child processes inherit: both are restored.
+    """
+    import mlflow
+    from mlflow.tracking._tracking_service import utils
+
+    previous, environ = utils._tracking_uri, os.environ.get("MLFLOW_TRACKING_URI")
+    mlflow.set_tracking_uri(uri)
+    try:
+        yield
+    finally:
+        mlflow.set_tracking_uri(previous)  # type: ignore[arg-type]  # None: unset, as before
+        if environ is None:
+            os.environ.pop("MLFLOW_TRACKING_URI", None)
+        else:
+            os.environ["MLFLOW_TRACKING_URI"] = environ
 
 
 def _experiment_id(client: Any, uri: str, experiment: str, artifact_root: Path) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -537,14 +538,18 @@ def test_release_against_a_real_mlflow_server(
     released_repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     import mlflow
+    from mlflow.tracking._tracking_service import utils
 
     sha = git(released_repo, "rev-list", "-n1", "digits@v0.0.1")
     with mlflow_server(tmp_path / "server") as uri:
         monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
+        global_uri = utils._tracking_uri
         registered = CliRunner().invoke(
             cli, ["-C", str(released_repo), "release", "digits@v0.0.1", "--format", "json"]
         )
         assert registered.exit_code == 0, registered.output
+        # MLflow's process-wide URI is the caller's again: a later caller is not sent here
+        assert utils._tracking_uri == global_uri and os.environ["MLFLOW_TRACKING_URI"] == uri
         result = json.loads(registered.stdout)
         assert result["mlflow"]["version"] == "1" and not result["mlflow"]["reused"]
         assert result["smoke_tested"]
