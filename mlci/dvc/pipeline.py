@@ -131,12 +131,15 @@ class Pipeline:
         if not self._run_cache or self._run_cache_fetched or self.remote is None:
             return
         self._run_cache_fetched = True
+        before = self._cache.snapshot() if self._cache else None
         try:
             self.repo.stage_cache.pull(self.remote.name)
         except Exception as exc:
             raise ServiceError(
                 f"pull from {self._describe()} failed: run-cache: {first_line(exc)}"
             ) from None
+        if self._cache:
+            self._cache.from_remote(before)
 
     def push(self, *, run_cache: bool) -> int:
         """Push outputs (and the run-cache); returns how many output objects were sent."""
@@ -144,7 +147,7 @@ class Pipeline:
 
         assert self.remote is not None  # noqa: S101 (callers check)
         if self._cache is not None and self._cache.nothing_new(self._stages):
-            return 0  # every output came from this remote, and no stage ran or was cached
+            return 0  # everything in the cache came from this remote, and no stage ran
         self._fresh()
         check_remote(self.root, self.remote, create=True, repo=self.repo)
         with dvc_logs():
@@ -200,6 +203,7 @@ class Pipeline:
             # `run_cache=False` below only kept DVC from pulling the whole run-cache up front
             kwargs.pop("run_cache", None)
             from_cache = kwargs.get("pull") and self._restore_unchanged(stage, kwargs)
+            cache_before = self._cache.snapshot() if self._cache else None
             shown = name.removesuffix(".dvc")
             with (
                 dvc_logs(on_line) as messages,
@@ -211,13 +215,11 @@ class Pipeline:
                 except Exception as exc:
                     failure.update(stage=name, exc=exc, tail=list(tail))
                     raise
-            if ret is None or (dvcfile is not None and dvcfile.read_bytes() == before):
-                # a data source that DVC only verified (and cached) is unchanged
-                status: StageStatus = "unchanged"
-            elif any("is cached - skipping run" in m for m in messages):
-                status = "cached"
-            else:
-                status = "ran"
+            unchanged = dvcfile is not None and dvcfile.read_bytes() == before
+            status = _status(ret, unchanged=unchanged, messages=messages)
+            if status == "cached" and self._cache:
+                # DVC took the entry's outputs from the remote (`repro --pull`), or had them
+                self._cache.from_remote(cache_before)
             seconds = round(time.monotonic() - started, 3)
             run = StageRun(name=shown, status=status, seconds=seconds)
             stages.append(run)
@@ -280,3 +282,13 @@ class Pipeline:
         except CheckoutError:
             return False
         return True
+
+
+def _status(ret: Any, *, unchanged: bool, messages: list[str]) -> StageStatus:
+    """ran / cached (restored from a run-cache entry) / unchanged, from what DVC did."""
+    if ret is None or unchanged:
+        # a data source that DVC only verified (and cached) is unchanged
+        return "unchanged"
+    if any("is cached - skipping run" in m for m in messages):
+        return "cached"
+    return "ran"

@@ -83,12 +83,16 @@ def test_clone_with_one_changed_stage_runs_it_and_pushes_outputs_and_its_entry(
     assert result.record.remote is not None and result.record.remote["pushed"] > 0
     assert len(run_cache_entries(remote) - entries) == 1  # the score stage's new entry
 
-    # a teammate with the same change restores it from the remote instead of running it
+    # a teammate with the same change restores it from the remote instead of running it;
+    # everything it has came from the remote, so it sends nothing back
+    pushed = remote_files(remote)
     mate = clone(origin, "teammate")
     set_param(mate, "score", "scale", 2.0)
     again = api.run(mate, tracking_enabled=False)
     assert statuses(again) == {"double": "unchanged", "score": "cached"}
     assert (mate / "metrics.json").read_bytes() == (runner / "metrics.json").read_bytes()
+    assert again.record.remote is not None and again.record.remote["pushed"] == 0
+    assert remote_files(remote) == pushed  # nothing new, nothing rewritten
 
 
 def test_stage_restored_from_a_local_entry_the_remote_lacks_is_pushed(tmp_path: Path) -> None:
