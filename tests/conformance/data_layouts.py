@@ -1,20 +1,21 @@
 """DVC projects built with DVC's own commands, for comparing mlci's data section with `dvc diff`.
 
-DVC's CLI runs in this process (`dvc.cli.main`): the same commands a user types, without
-paying DVC's import for each of them. mlci runs as a child process, as a user runs it.
+DVC's CLI runs in this process (tests/conformance/dvc_cli.py): the same commands a user
+types, without paying DVC's import for each of them. mlci runs as a child process, as a user
+runs it.
 """
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import subprocess
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
-from unittest import mock
+
+from tests.conformance.dvc_cli import run_dvc
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -48,12 +49,11 @@ class Project:
         (self.path / relpath).unlink()
 
     def dvc(self, *args: str) -> None:
-        from dvc.cli import main
-
-        with contextlib.chdir(self.path), _quiet():
-            code = main(list(args))
-        if code != 0:
-            raise AssertionError(f"dvc {' '.join(args)} exited {code} in {self.path}")
+        done = run_dvc(self.path, *args)
+        if done.returncode != 0:
+            raise AssertionError(
+                f"dvc {' '.join(args)} exited {done.returncode} in {self.path}:\n{done.stderr}"
+            )
 
     def commit(self, tag: str) -> None:
         _git(self.path, "add", "-A")
@@ -63,19 +63,10 @@ class Project:
     def dvc_diff(self, a: str, b: str | None) -> Diff:
         """`dvc diff --json --show-hash A [B]`: the document DVC's command prints (without B:
         against the workspace, whose "not in cache" list mlci does not give)."""
-        from dvc.cli import main
-        from dvc.ui import ui
-
-        printed: list[Any] = []
-        with (
-            contextlib.chdir(self.path),
-            _quiet(),
-            mock.patch.object(ui, "write_json", lambda data, **_kw: printed.append(data)),
-        ):
-            code = main(["diff", "--json", "--show-hash", a, *([b] if b else [])])
-        if code != 0:
-            raise AssertionError(f"dvc diff {a} {b} exited {code}")
-        return normalize(printed[0] if printed else {})
+        done = run_dvc(self.path, "diff", "--json", "--show-hash", a, *([b] if b else []))
+        if done.returncode != 0:
+            raise AssertionError(f"dvc diff {a} {b} exited {done.returncode}: {done.stderr}")
+        return normalize(json.loads(done.stdout or "{}"))
 
     def mlci_data(self, a: str, b: str | None) -> list[dict[str, Any]]:
         """The data rows of `mlci report --base A [--head B] --format json`, run as a user runs
@@ -104,16 +95,6 @@ class Project:
         assert done.returncode == 0, done.stderr
         rows: list[dict[str, Any]] = json.loads(done.stdout)["data"]
         return rows
-
-
-@contextlib.contextmanager
-def _quiet() -> Iterator[None]:
-    with (
-        open(os.devnull, "w") as sink,
-        contextlib.redirect_stdout(sink),
-        contextlib.redirect_stderr(sink),
-    ):
-        yield
 
 
 def normalize(document: dict[str, Any]) -> Diff:

@@ -1,5 +1,8 @@
 """Differential conformance: a DVC project built with real DVC commands, then mlci's report
-JSON compared with `dvc metrics diff --json` and `dvc params diff --json` (DVC is the oracle)."""
+JSON compared with `dvc metrics diff --json` and `dvc params diff --json` (DVC is the oracle).
+
+DVC's CLI runs in this process (tests/conformance/dvc_cli.py); mlci runs as a child
+process, as a user runs it."""
 
 from __future__ import annotations
 
@@ -11,6 +14,8 @@ import sys
 import textwrap
 from pathlib import Path
 from typing import Any
+
+from tests.conformance.dvc_cli import run_dvc
 
 BIN = Path(sys.executable).parent
 
@@ -42,7 +47,11 @@ class Project:
         return done
 
     def dvc(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-        return self.run(str(BIN / "dvc"), *args, check=check)
+        """DVC's CLI, in this process (tests/conformance/dvc_cli.py)."""
+        done = run_dvc(self.path, *args)
+        if check and done.returncode != 0:
+            raise AssertionError(f"dvc {' '.join(args)} failed:\n{done.stdout}\n{done.stderr}")
+        return done
 
     def write(self, relpath: str, text: str) -> None:
         target = self.path / relpath
