@@ -26,6 +26,9 @@ from mlci import docker
 from mlci.errors import GateFailed, ServiceError
 from mlci.release import bento, smoke
 
+# its module-scoped fixtures are built once: every test of the module on one worker
+pytestmark = pytest.mark.xdist_group("bento")
+
 ROOT = Path(__file__).resolve().parents[2]
 SERVICE = "pipelines.digits.service:Digits"
 HEADER = [*(f"pixel_{i}" for i in range(64)), "label", "predicted"]

@@ -21,6 +21,9 @@ from mlci.release.results import ReleaseResult
 from tests.conftest import commit_all, copy_reference_project, git, mlflow_server
 from tests.github_standin import GitHubStandin
 
+# its module-scoped fixtures are built once: every test of the module on one worker
+pytestmark = pytest.mark.xdist_group("release")
+
 REPO = "octo-org/digits"
 TOKEN = "ghs_releasetoken0123456789"
 

@@ -24,6 +24,9 @@ from tests.conftest import (
     set_param,
 )
 
+# its module-scoped fixtures are built once: every test of the module on one worker
+pytestmark = pytest.mark.xdist_group("validate-model")
+
 
 def run(path: Path) -> None:
     mlci_api.run(path, tracking_enabled=False, pull=False, push=False)

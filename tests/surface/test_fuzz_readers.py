@@ -22,6 +22,9 @@ from hypothesis import strategies as st
 from mlci.cli import cli
 from tests.conftest import TINY_DVC_YAML, make_tiny_project
 
+# its module-scoped fixtures are built once: every test of the module on one worker
+pytestmark = pytest.mark.xdist_group("fuzz-readers")
+
 EXAMPLES = settings(
     max_examples=int(os.environ.get("MLCI_FUZZ_EXAMPLES", "15")),
     deadline=None,

@@ -34,6 +34,9 @@ from tests.conftest import (
     make_tiny_project,
 )
 
+# its module-scoped fixtures are built once: every test of the module on one worker
+pytestmark = pytest.mark.xdist_group("widths")
+
 WIDTHS = (60, 80, 120)
 LONG_METRIC = "accuracy_on_the_held_out_validation_rows_of_the_measurements"
 WIDE_METRIC = "検証データの精度"  # double-width characters
