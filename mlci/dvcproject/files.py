@@ -184,7 +184,10 @@ class Files:
             if out.md5 and out.md5.endswith(".dir"):
                 manifest = self.cache.manifest(out.md5, out.legacy)
                 if manifest is None:
-                    self.missing[out.path] = self._why_missing(out)
+                    if not self._git_dir(out.path):
+                        self.missing[out.path] = self._why_missing(out)
+                    # else a `cache: false` directory: git holds its files (found above),
+                    # and no cache holds a manifest of it; DVC reads them from git too
                     continue
                 found.update(f"{out.path}/{rel}" for rel in manifest)
             else:

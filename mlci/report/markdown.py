@@ -219,10 +219,15 @@ def _plots(report: Report) -> str:
                 )
                 blocks.append(safe.details(f"{spec.title} (head)", table))
                 continue
-            fields = list(spec.ys.get(file) or ())
-            if not spec.x or not fields:
+            fields = list(plot_rows.y_fields(spec.ys.get(file) or (), head_rows or base_rows or []))
+            if not fields:
                 continue
-            chart = plots.xychart(spec.title, spec.x, fields, base_rows, head_rows)
+            x = spec.x
+            if x is None:  # DVC's default x: the row's position
+                x = plot_rows.INDEX
+                head_rows = plot_rows.with_index(head_rows) if head_rows is not None else None
+                base_rows = plot_rows.with_index(base_rows) if base_rows is not None else None
+            chart = plots.xychart(spec.title, x, fields, base_rows, head_rows)
             if chart:
                 blocks.append(safe.details(spec.title, chart))
     return "\n\n".join(blocks)

@@ -12,6 +12,7 @@ import math
 from collections.abc import Callable, Mapping, Sequence
 
 __all__ = [
+    "INDEX",
     "Rows",
     "category",
     "evenly",
@@ -20,9 +21,26 @@ __all__ = [
     "load_rows",
     "present",
     "sorted_labels",
+    "with_index",
+    "y_fields",
 ]
 
 Rows = Sequence[Mapping[str, object]]
+
+INDEX = "step"  # DVC's x when a plot declares none: each row's position
+
+
+def y_fields(declared: Sequence[str], rows: Rows) -> tuple[str, ...]:
+    """The fields DVC draws: those declared, else the last field of the first row."""
+    if declared:
+        return tuple(declared)
+    return (list(rows[0])[-1],) if rows and rows[0] else ()
+
+
+def with_index(rows: Rows) -> list[dict[str, object]]:
+    """The rows with DVC's x for a plot that declares none: `step`, the row's position
+    (replacing a `step` field the file has, as DVC does)."""
+    return [{**row, INDEX: position} for position, row in enumerate(rows)]
 
 
 def load_rows(

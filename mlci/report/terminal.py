@@ -179,7 +179,7 @@ def _sparklines(report: Report, precision: int, width: int) -> list[str]:
                 rows = plot_rows.load_rows(raw.decode("utf-8", "replace"), file)
             except ValueError:
                 continue  # a plot file that cannot be read is left out; the markdown says why
-            for name in plot.spec.ys.get(file) or ():
+            for name in plot_rows.y_fields(plot.spec.ys.get(file) or (), rows):
                 values = [float(str(r[name])) for r in rows if _is_number(r.get(name))]
                 if values:
                     span = f"{values[0]:.{precision}g} → {values[-1]:.{precision}g}"
