@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from mlci.dvc.capture import dvc_logs
 from mlci.dvc.messages import dvc_message
+from mlci.dvc.yamlcache import parsed_once
 from mlci.errors import UsageError
 
 if TYPE_CHECKING:
@@ -69,7 +70,7 @@ def opened(root: Path, remote: Remote | None = None) -> Iterator[Repo]:
     from dvc.exceptions import DvcException
     from dvc.repo import lock_repo
 
-    with contextlib.chdir(root), dvc_logs():
+    with contextlib.chdir(root), dvc_logs(), parsed_once():
         repo = open_repo(root, remote)
         try:
             with lock_repo(repo):  # as DVC's own commands hold it while they read stages
