@@ -170,6 +170,13 @@ def test_without_targets_and_no_root_dvc_yaml_exits_2_naming_the_pipelines(
     assert planned.returncode == 0, planned.stderr
     assert "a/dvc.yaml:s" in planned.stdout and "b/dvc.yaml:s" not in planned.stdout
 
+    # a broken dvc.yaml anywhere stops DVC, whatever the targets: mlci names it and its line
+    (repo / "b" / "dvc.yaml").write_text("stages:\n  s:\n    cmd: [x\n")
+    assert run_dvc(repo, "repro", "a/dvc.yaml").returncode != 0
+    with pytest.raises(UsageError, match=r"^b/dvc\.yaml:4: malformed YAML") as info:
+        api.run(repo, targets=("a/dvc.yaml",), tracking_enabled=False)
+    assert info.value.exit_code == 2 and not (repo / "a" / "dvc.lock").exists()
+
 
 def test_params_metrics_and_the_mlflow_run_cover_every_pipeline(tmp_path: Path) -> None:
     import mlflow
