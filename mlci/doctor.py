@@ -34,15 +34,21 @@ def _git(root: Path) -> Check:
 
 
 def _dvc_yaml(root: Path) -> Check:
-    if not (root / "dvc.yaml").is_file():
-        return Check("dvc", "warn", "no dvc.yaml: nothing to run")
+    from mlci import workspace
+
     try:
-        dvc.load_project(root)
+        project = workspace.find_project(root)
+        if project is None:
+            return Check("dvc", "warn", "no dvc.yaml: nothing to run")
         if not extras.missing("dvc"):
             dvc.check_pipeline(root)
     except MlciError as exc:
         return Check("dvc", "fail", f"dvc.yaml is invalid: {exc.message}")
-    return Check("dvc", "ok", "dvc.yaml found")
+    if project.pipelines == [workspace.ROOT_PIPELINE]:
+        return Check("dvc", "ok", "dvc.yaml found")
+    return Check(
+        "dvc", "ok", f"{len(project.pipelines)} dvc.yaml found: {', '.join(project.pipelines)}"
+    )
 
 
 def _extras() -> Check:

@@ -4,18 +4,30 @@ from __future__ import annotations
 
 import hashlib
 import json
+import posixpath
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from mlci import ci, config, dvc, git, hardware, interrupts, run_record, snapshot, tracking
+from mlci import (
+    ci,
+    config,
+    dvc,
+    git,
+    hardware,
+    interrupts,
+    run_record,
+    snapshot,
+    tracking,
+    workspace,
+)
 from mlci.errors import MlciError, ServiceError, StageFailed
 from mlci.progress import Progress
 
 __all__ = ["PIPELINE_STATE_TAG", "RunResult", "read_metrics", "read_params", "run"]
 
-# the sha256 of dvc.lock and the params: with the commit, what makes two runs the same
+# the sha256 of the dvc.lock files and the params: with the commit, what makes two runs the same
 PIPELINE_STATE_TAG = "mlci.pipeline_state"
 
 
@@ -31,16 +43,22 @@ def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
 
-def _lock_digest(root: Path, params: dict[str, Any]) -> str | None:
-    lock = root / "dvc.lock"
-    if not lock.is_file():
+def _lock_digest(project: workspace.Project, params: dict[str, Any]) -> str | None:
+    """The sha256 of every dvc.lock (each named by its path, but for the root one) and the
+    params; None when no pipeline has a dvc.lock yet."""
+    locks = project.locks
+    if not locks:
         return None
-    digest = hashlib.sha256(lock.read_bytes())
+    digest = hashlib.sha256()
+    for lock in sorted(locks):
+        if lock != "dvc.lock":  # a root-only project hashes as it always did
+            digest.update(f"\0{lock}\0".encode())
+        digest.update((project.root / lock).read_bytes())
     digest.update(json.dumps(params, sort_keys=True, default=str).encode())
     return digest.hexdigest()
 
 
-def read_metrics(project: dvc.Project, progress: Progress | None = None) -> dict[str, Any]:
+def read_metrics(project: workspace.Project, progress: Progress | None = None) -> dict[str, Any]:
     """The workspace's metrics as DVC knows them (every dvc.yaml, DVCLive's included),
     flattened with dots; `file:key` when there are several files."""
     try:
@@ -60,11 +78,11 @@ def read_metrics(project: dvc.Project, progress: Progress | None = None) -> dict
     return values
 
 
-def read_params(project: dvc.Project) -> dict[str, Any]:
-    """Every param DVC knows in the workspace (`file:key` outside params.yaml); a params file
-    that a stage declares but that is missing refuses the run (exit 2) before any work."""
-    declared = project.read_params()
-    return {**declared, **snapshot.take(project.root, snapshot.WORKSPACE, None).params}
+def read_params(project: workspace.Project) -> dict[str, Any]:
+    """Every param `dvc params show` shows in the workspace, of every dvc.yaml (`file:key`
+    outside the root params.yaml); a params file that a stage declares but that is missing,
+    or one that does not parse, refuses the run (exit 2) before any work."""
+    return project.read_params()
 
 
 def _identity(record: run_record.RunRecord) -> dict[str, str]:
@@ -99,7 +117,7 @@ def _tags(
 
 def _track(
     cfg: config.Config,
-    project: dvc.Project,
+    project: workspace.Project,
     params: dict[str, Any],
     record: run_record.RunRecord,
     progress: Progress,
@@ -113,7 +131,6 @@ def _track(
             record.mlflow = {**found.to_dict(), "ui": tracking.ui_hint(cfg.tracking_uri, found)}
             return True
     progress.step(f"recording the MLflow run ({cfg.tracking_uri})")
-    root = project.root
     sha = record.git.get("sha")
     with interrupts.where("while recording the MLflow run"):
         tracked = tracking.record_run(
@@ -124,14 +141,26 @@ def _track(
             params=params,
             metrics=record.metrics,
             tags=_tags(record, ci.context(), hardware.current()),
-            artifacts=[
-                *((root / m, "metrics") for m in project.metrics),
-                *((root / p, "plots") for p in project.plots if (root / p).is_file()),
-                (root / "dvc.lock", ""),
-            ],
+            artifacts=_run_files(project),
         )
     record.mlflow = {**tracked.to_dict(), "ui": tracking.ui_hint(cfg.tracking_uri, tracked)}
     return False
+
+
+def _run_files(project: workspace.Project) -> list[tuple[Path, str]]:
+    """The files an MLflow run keeps, by folder: `metrics/`, `plots/` and the dvc.lock files;
+    a sub-folder pipeline's go one folder down (`metrics/a/`, `a/dvc.lock`)."""
+    root = project.root
+
+    def folder(kind: str, file: str) -> str:
+        pipeline = posixpath.dirname(project.declared_in.get(file, ""))
+        return posixpath.join(kind, pipeline) if pipeline else kind
+
+    return [
+        *((root / m, folder("metrics", m)) for m in project.metrics),
+        *((root / p, folder("plots", p)) for p in project.plots if (root / p).is_file()),
+        *((root / lock, posixpath.dirname(lock)) for lock in project.locks),
+    ]
 
 
 def _check_runner(cfg: config.Config) -> hardware.Runner:
@@ -164,7 +193,8 @@ def run(
     root = git.toplevel(cfg.root)
     if root != cfg.root:
         cfg = config.load(root)
-    project = dvc.load_project(root)
+    project = workspace.load_project(root)
+    project.refuse_without_targets(targets, "run")
     params = read_params(project)
 
     runner = _check_runner(cfg)
@@ -226,7 +256,7 @@ def run(
             raise
         record.stages = [run_record.StageRecord(s.name, s.status, s.seconds) for s in stages]
         record.metrics = read_metrics(project, progress)
-        record.lock_digest = _lock_digest(root, params)
+        record.lock_digest = _lock_digest(project, params)
         if remote and push:
             with interrupts.where(f"while pushing to DVC remote '{remote.name}'"):
                 progress.step(f"pushing to DVC remote '{remote.name}'")

@@ -1,6 +1,6 @@
 """Every DVC call goes through this package; nothing else in mlci imports dvc.
 
-Reading declarations (dvc.yaml, dvc.lock, params files) needs only YAML
+Parsing DVC's files (dvc.yaml, dvc.lock, params files) needs only YAML
 (`project`), so `mlci report` and `mlci config` never import DVC. Everything
 else imports DVC inside its functions: templating (`templates`), the repository
 and the remote (`repo`, `remotes`), `mlci run`'s pull, repro and push in process
@@ -11,14 +11,13 @@ failures become one line (`messages`) and DESIGN.md's exit codes.
 
 from mlci.dvc.outputs import TrackedOut, add_and_push, export_output, fetch_outputs, tracked_out
 from mlci.dvc.pipeline import Pipeline, PullResult, StageRun
-from mlci.dvc.project import Project, flatten, load_project, load_yaml, parse, project_from
+from mlci.dvc.project import flatten, load_yaml, parse
 from mlci.dvc.remotes import check_remote, resolve_remote
 from mlci.dvc.repo import Remote, check_pipeline, opened
 from mlci.dvc.templates import TemplateError, parse_python_params, resolve_templates
 
 __all__ = [
     "Pipeline",
-    "Project",
     "PullResult",
     "Remote",
     "StageRun",
@@ -30,12 +29,10 @@ __all__ = [
     "export_output",
     "fetch_outputs",
     "flatten",
-    "load_project",
     "load_yaml",
     "opened",
     "parse",
     "parse_python_params",
-    "project_from",
     "resolve_remote",
     "resolve_templates",
     "tracked_out",

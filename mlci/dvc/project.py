@@ -1,15 +1,13 @@
-"""What a DVC project declares, read as DVC reads it but without importing DVC.
+"""DVC's files (dvc.yaml, dvc.lock, `.dvc` files, params) parsed as DVC parses them, without DVC.
 
-dvc.yaml, dvc.lock, `.dvc` files and params files are YAML (1.2 core schema, as
-DVC parses them) or JSON, so `mlci report` and `mlci config` never import DVC.
+They are YAML (1.2 core schema, as DVC parses them) or JSON. What the workspace's
+pipelines declare is read by mlci.workspace, through mlci.dvcproject.
 """
 
 from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +15,7 @@ import yaml
 
 from mlci.errors import UsageError
 
-__all__ = ["Project", "flatten", "load_project", "load_yaml", "parse", "project_from"]
+__all__ = ["flatten", "load_yaml", "parse"]
 
 
 class _Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
@@ -80,104 +78,3 @@ def flatten(tree: Any, prefix: str = "") -> dict[str, Any]:
         else:
             flat[dotted] = value
     return flat
-
-
-@dataclass
-class Project:
-    """What dvc.yaml declares, read without importing DVC."""
-
-    root: Path
-    stages: list[str] = field(default_factory=list)
-    params: dict[str, list[str]] = field(default_factory=dict)  # file -> keys ([] = all)
-    metrics: list[str] = field(default_factory=list)
-    plots: list[str] = field(default_factory=list)
-    artifacts: dict[str, dict[str, Any]] = field(default_factory=dict)
-
-    def read_params(self) -> dict[str, Any]:
-        """Flattened declared params, `file:key` for files other than params.yaml."""
-        values: dict[str, Any] = {}
-        for file, keys in self.params.items():
-            path = self.root / file
-            if not path.exists():
-                raise UsageError(f"{file}: params file declared in dvc.yaml is missing")
-            tree = load_yaml(path, root=self.root) or {}
-            if not isinstance(tree, dict):
-                raise UsageError(f"{file}: expected a mapping of params at the top level")
-            flat = flatten(tree)
-            if keys:
-                flat = {k: v for k, v in flat.items() if any(_under(k, key) for key in keys)}
-            prefix = "" if file == "params.yaml" else f"{file}:"
-            values.update({f"{prefix}{k}": v for k, v in flat.items()})
-        return values
-
-
-def _under(key: str, declared: str) -> bool:
-    return key == declared or key.startswith(declared + ".")
-
-
-def _out_paths(entries: Any) -> Iterator[str]:
-    for entry in entries or []:
-        if isinstance(entry, str):
-            yield entry
-        elif isinstance(entry, dict):
-            yield from (str(k) for k in entry)
-
-
-def _add_params(params: dict[str, list[str]], entries: Any) -> None:
-    for entry in entries or []:
-        if isinstance(entry, str):
-            params.setdefault("params.yaml", []).append(entry)
-        elif isinstance(entry, dict):
-            for file, keys in entry.items():
-                params.setdefault(str(file), []).extend(keys or [])
-
-
-def load_project(root: Path) -> Project:
-    dvc_yaml = root / "dvc.yaml"
-    if not dvc_yaml.is_file():
-        raise UsageError(
-            f"no dvc.yaml in {root}",
-            hint="mlci runs a DVC pipeline: create one with `dvc stage add`",
-        )
-    return project_from(root, load_yaml(dvc_yaml, root=root) or {})
-
-
-def project_from(root: Path, document: Any) -> Project:
-    """The declarations of a parsed dvc.yaml (of the workspace or of any revision)."""
-    try:
-        return _project_from(root, document)
-    except (AttributeError, TypeError, LookupError, ValueError, StopIteration):
-        # an entry of a shape DVC's schema refuses (a number where a list goes...)
-        raise UsageError(
-            "dvc.yaml: not a pipeline as DVC reads it",
-            hint="`dvc stage list` names the entry DVC refuses",
-        ) from None
-
-
-def _project_from(root: Path, document: Any) -> Project:
-    if not isinstance(document, dict):
-        raise UsageError("dvc.yaml: expected a mapping with a 'stages' key")
-    project = Project(root=root)
-    stages = document.get("stages") or {}
-    if not isinstance(stages, dict):
-        raise UsageError("dvc.yaml: 'stages' must be a mapping of stage names")
-    for name, stage in stages.items():
-        project.stages.append(str(name))
-        if not isinstance(stage, dict):
-            raise UsageError(f"dvc.yaml: stage '{name}' must be a mapping")
-        _add_params(project.params, stage.get("params"))
-        project.metrics.extend(_out_paths(stage.get("metrics")))
-        project.plots.extend(_out_paths(stage.get("plots")))
-    project.metrics.extend(_out_paths(document.get("metrics")))
-    for entry in document.get("plots") or []:
-        if isinstance(entry, str):
-            project.plots.append(entry)
-    artifacts = document.get("artifacts") or {}
-    if isinstance(artifacts, dict):
-        project.artifacts = {str(k): dict(v or {}) for k, v in artifacts.items()}
-    # an empty key list in a dict entry means "the whole file", as in DVC
-    if not project.params and (root / "params.yaml").exists():
-        project.params["params.yaml"] = []
-    project.metrics = list(dict.fromkeys(project.metrics))
-    project.plots = list(dict.fromkeys(project.plots))
-    return project

@@ -78,6 +78,7 @@ def resolve_templates(
             "metrics": resolver.resolve_metrics(),
             "params": resolver.resolve_params(),
             "plots": resolver.resolve_plots(),
+            "artifacts": resolver.resolve_artifacts(),
         }
     except (DvcException, ValueError, TypeError, KeyError) as exc:
         raise TemplateError(" ".join(str(exc).split())) from None

@@ -52,6 +52,7 @@ class Pipeline:
     metrics: list[str] = field(default_factory=list)  # top-level, repo-relative
     params: list[str] = field(default_factory=list)
     plots: list[str | dict[str, Any]] = field(default_factory=list)  # top-level, as written
+    artifacts: dict[str, dict[str, Any]] = field(default_factory=dict)  # name -> as written
     tracked_vars: dict[str, dict[str, Any]] = field(default_factory=dict)  # file -> key -> value
 
     @property
@@ -201,6 +202,11 @@ def read_pipeline(files: Files, path: str) -> Pipeline | Problem:
     pipeline.metrics = _top_paths(document.get("metrics"), folder)
     pipeline.params = _top_paths(document.get("params"), folder)
     pipeline.plots = [p for p in document.get("plots") or [] if isinstance(p, str | dict)]
+    artifacts = document.get("artifacts")
+    if isinstance(artifacts, dict):
+        pipeline.artifacts = {
+            str(k): dict(v) if isinstance(v, dict) else {} for k, v in artifacts.items()
+        }
     return pipeline
 
 

@@ -17,13 +17,13 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from mlci import __version__, config, git
-from mlci.dvc import load_project
 from mlci.errors import ServiceError, UsageError
 from mlci.init.changes import FileChange, InitPlan, read_text, whole_file
 from mlci.init.datasets import Dataset, read_dataset
 from mlci.init.gx import GX_DIR, skeleton, starter_suite
 from mlci.init.pyproject import config_tables, merge_pyproject, validated
 from mlci.init.workflows import WORKFLOWS_DIR, workflows
+from mlci.workspace import load_project
 
 DEFAULT_REPO = "mlci-dev/mlci"
 # the release tag of this mlci; `--ref` takes a commit SHA to pin by hash

@@ -14,11 +14,12 @@ from pathlib import Path
 from typing import Any
 
 from mlci import config
-from mlci.dvc import load_project, load_yaml
+from mlci.dvc import load_yaml
 from mlci.errors import UsageError
 from mlci.init.changes import FileChange
 from mlci.init.datasets import Dataset
 from mlci.init.toml_text import TomlText, entry, header, toml_key, toml_value
+from mlci.workspace import load_project
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from mlci import config, dvc, git
+from mlci import config, dvc, git, workspace
 from mlci.errors import UsageError
 from mlci.plan.document import Group, Plan, PlannedStage
 from mlci.plan.runners import asked_for, default_of
@@ -23,6 +23,9 @@ def make(root: Path, cfg: config.Config, targets: Sequence[str] = ()) -> Plan:
 
     if not (root / ".dvc").is_dir():
         raise UsageError(f"not a DVC repository: {root}", hint="run `dvc init` first")
+    if not targets and not (root / workspace.ROOT_PIPELINE).is_file():
+        # pipelines in sub-folders only: DVC wants targets (or none at all: exit 2 either way)
+        workspace.load_project(root).refuse_without_targets(targets, "plan")
     remote = dvc.resolve_remote(root, cfg.dvc.remote, cfg.dvc.embedded_remote)
     if remote is not None and not dvc.check_remote(root, remote):
         remote = None  # the embedded folder before the first push: nothing to read

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from mlci.dvc import load_yaml, project_from
+from mlci.dvc import load_yaml
 
 
 def declarations(root: Path, directory: str = "") -> dict[str, dict[str, Any]]:
@@ -13,7 +13,11 @@ def declarations(root: Path, directory: str = "") -> dict[str, dict[str, Any]]:
     path = root / directory / "dvc.yaml"
     if not path.is_file():
         return {}
-    return project_from(path.parent, load_yaml(path, root=root) or {}).artifacts
+    document = load_yaml(path, root=root)
+    artifacts = document.get("artifacts") if isinstance(document, dict) else None
+    if not isinstance(artifacts, dict):
+        return {}
+    return {str(k): dict(v) if isinstance(v, dict) else {} for k, v in artifacts.items()}
 
 
 def declared_meta(

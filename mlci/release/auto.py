@@ -10,7 +10,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from mlci import ci, config, dvc, git, registry, snapshot
+from mlci import ci, config, git, registry, snapshot, workspace
 from mlci.errors import UsageError
 from mlci.release.deploy import release
 from mlci.release.destinations import connect_github
@@ -87,7 +87,7 @@ def auto(
     if sha is None:
         raise UsageError("no commit to release")
     declared = {
-        n: a for n, a in dvc.load_project(root).artifacts.items() if a.get("type") == "model"
+        n: a for n, a in workspace.load_project(root).artifacts.items() if a.get("type") == "model"
     }
     if not declared:
         raise UsageError("dvc.yaml declares no artifact of type model: nothing to release")

@@ -148,7 +148,7 @@ def test_failing_stage_exits_1_with_its_stderr(tiny: Path) -> None:
 
 def test_malformed_params_names_file_and_line(tiny: Path) -> None:
     (tiny / "params.yaml").write_text("double:\n  factor: 2\nscore: [unclosed\n")
-    with pytest.raises(UsageError, match=r"params\.yaml:4:1: malformed YAML") as info:
+    with pytest.raises(UsageError, match=r"^params\.yaml:4: malformed YAML") as info:
         api.run(tiny)
     assert info.value.exit_code == 2
     assert not (tiny / "dvc.lock").exists()  # refused before any work

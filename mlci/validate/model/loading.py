@@ -32,13 +32,14 @@ def model_path(root: Path, cfg: Config) -> tuple[Path | None, str]:
                 hint="run the pipeline (mlci run) or fix the path",
             )
         return path, "[tool.mlci.model] path"
-    if not (root / "dvc.yaml").is_file():
-        return None, "no [tool.mlci.model] path and no dvc.yaml"
-    from mlci import dvc
+    from mlci import workspace
 
+    project = workspace.find_project(root)
+    if project is None:
+        return None, "no [tool.mlci.model] path and no dvc.yaml"
     models = {
         name: art
-        for name, art in dvc.load_project(root).artifacts.items()
+        for name, art in project.artifacts.items()
         if art.get("type") == "model" and art.get("path")
     }
     if not models:
