@@ -106,6 +106,8 @@ def run(
     pull: bool = True,
     push: bool = True,
     tracking_enabled: bool = True,
+    restore_only: bool = False,
+    allow_run: tuple[str, ...] = (),
     progress: Progress | None = None,
 ) -> RunResult:
     """Fetch, `dvc repro`, push, record an MLflow run, write `.mlci/run.json`."""
@@ -120,6 +122,8 @@ def run(
         pull=pull,
         push=push,
         tracking_enabled=tracking_enabled,
+        restore_only=restore_only,
+        allow_run=allow_run,
         progress=progress,
     )
 

@@ -30,6 +30,20 @@ class StageFailed(GateFailed):
         self.stderr_tail = stderr_tail
 
 
+class StageNotRestored(StageFailed):
+    """`mlci run --restore-only`: a stage's command was about to start (no run-cache entry)."""
+
+    def __init__(self, stage: str) -> None:
+        GateFailed.__init__(
+            self,
+            f"stage '{stage}' would run, but --restore-only allows no stage command: "
+            "no run-cache entry matches its inputs",
+            hint="run the job that reproduces it (and pushes its run-cache), then this again",
+        )
+        self.stage = stage
+        self.stderr_tail = ""
+
+
 class UsageError(MlciError):
     """Bad input: a file, config key, revision or flag. The message names it."""
 

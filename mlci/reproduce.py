@@ -181,12 +181,15 @@ def run(
     pull: bool = True,
     push: bool = True,
     tracking_enabled: bool = True,
+    restore_only: bool = False,
+    allow_run: tuple[str, ...] = (),
     progress: Progress | None = None,
 ) -> RunResult:
     """Pull, `dvc repro`, push, record an MLflow run, write `.mlci/run.json`.
 
     Every check that can refuse (config, git, dvc.yaml, params, GPU, tracking
-    server, remote) runs before any work starts.
+    server, remote) runs before any work starts. With `restore_only`, every stage but
+    those in `allow_run` must be unchanged or restored from the run-cache.
     """
     progress = progress or Progress()
     cfg = config.load(path)
@@ -245,6 +248,8 @@ def run(
                 targets,
                 force=force,
                 pull=bool(remote and pull),
+                restore_only=restore_only,
+                allow_run=allow_run,
                 on_stage=progress.stage,
                 on_line=progress.output,
             )

@@ -8,6 +8,11 @@ args=()
 [[ "$MLCI_PUSH" == false ]] && args+=(--no-push)
 [[ "$MLCI_TRACKING" == false ]] && args+=(--no-tracking)
 [[ "$MLCI_VERBOSE" == true ]] && args+=(--verbose)
+if [[ "${MLCI_RESTORE_ONLY:-false}" == true ]]; then
+  args+=(--restore-only)
+  read -ra allowed <<<"${MLCI_ALLOW_RUN:-}"
+  for stage in "${allowed[@]}"; do args+=(--allow-run "$stage"); done
+fi
 read -ra targets <<<"$MLCI_TARGETS"
 
 echo "run-json=${MLCI_WORKING_DIRECTORY%/}/.mlci/run.json" >>"$GITHUB_OUTPUT"

@@ -104,7 +104,7 @@ def record_command(
 
 
 @fanout.command("check")
-@click.argument("plan", type=click.Path(path_type=Path))
+@click.argument("plan", type=click.Path(path_type=Path), required=False)
 @click.option(
     "--records",
     "found",
@@ -114,15 +114,17 @@ def record_command(
 )
 @click.option("--expect", default="[]", help="The plan job's `expect` output (JSON).")
 @handle_errors
-def check_command(plan: Path, found: Path, expect: str) -> None:
-    """Exit 1 unless every branch finished and nothing but join stages would run (PLAN: this
-    commit's `mlci plan --format json` now). The records go to .mlci/branches for the report."""
+def check_command(plan: Path | None, found: Path, expect: str) -> None:
+    """Exit 1 unless every branch finished (and, given PLAN, this commit's `mlci plan --format
+    json` made now, unless nothing but join stages would run). The records go to
+    .mlci/branches for the report."""
     from mlci import config, console, git
     from mlci.fanout import join
 
     cfg = config.load(None)
     sha = git.head(cfg.root).sha
-    kept, problems = join.check(_plan(plan), found, expect, sha, cfg.state_path / "branches")
+    now = _plan(plan) if plan is not None else None
+    kept, problems = join.check(now, found, expect, sha, cfg.state_path / "branches")
     for record in kept:
         console.info(f"{record.name}: {record.status} ({' '.join(record.runs_on)})")
     if problems:
@@ -130,4 +132,5 @@ def check_command(plan: Path, found: Path, expect: str) -> None:
             "the join does not run: " + "; ".join(problems),
             hint="re-run the failed jobs: the finished branches come from the run-cache",
         )
-    console.success(f"{len(kept)} jobs finished; only the join's stages are left")
+    left = "only the join's stages are left" if now else "the join restores their stages"
+    console.success(f"{len(kept)} jobs finished; {left}")

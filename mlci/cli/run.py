@@ -17,6 +17,18 @@ __all__ = ["run"]
 @click.option("--no-push", is_flag=True, help="Do not push outputs and the run-cache afterwards.")
 @click.option("--no-tracking", is_flag=True, help="Record no MLflow run.")
 @click.option(
+    "--restore-only",
+    is_flag=True,
+    help="Start no stage command: each stage must be unchanged or restored from the run-cache.",
+)
+@click.option(
+    "--allow-run",
+    "allow_run",
+    multiple=True,
+    metavar="STAGE",
+    help="With --restore-only, a stage that may still run (repeatable; the fan-out's join).",
+)
+@click.option(
     "-v", "--verbose", is_flag=True, help="Show the stage commands' output and library messages."
 )
 @handle_errors
@@ -26,6 +38,8 @@ def run(
     no_pull: bool,
     no_push: bool,
     no_tracking: bool,
+    restore_only: bool,
+    allow_run: tuple[str, ...],
     verbose: bool,
 ) -> None:
     """Reproduce the DVC pipeline: pull, repro, push, record an MLflow run.
@@ -34,7 +48,11 @@ def run(
     or restored from DVC's run-cache. The outcome is written to .mlci/run.json.
     """
     from mlci import api
+    from mlci.errors import UsageError
     from mlci.render import RunProgress, render_run
+
+    if allow_run and not restore_only:
+        raise UsageError("--allow-run is for --restore-only: without it every stage may run")
 
     progress = RunProgress(verbose=verbose, root=api.project_root(directory()))
     result = api.run(
@@ -44,6 +62,8 @@ def run(
         pull=not no_pull,
         push=not no_push,
         tracking_enabled=not no_tracking,
+        restore_only=restore_only,
+        allow_run=tuple(t for arg in allow_run for t in arg.split()),
         progress=progress,
     )
     render_run(result)

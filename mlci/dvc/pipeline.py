@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -23,7 +23,7 @@ from mlci.dvc.remotes import check_remote
 from mlci.dvc.repo import Remote, describe_remote, open_repo
 from mlci.dvc.stages import own_environment_first, stage_commands_in_own_group, stopped_cleanly
 from mlci.dvc.yamlcache import parsed_once
-from mlci.errors import ServiceError, StageFailed, UsageError
+from mlci.errors import MlciError, ServiceError, StageFailed, StageNotRestored, UsageError
 
 if TYPE_CHECKING:
     from dvc.repo import Repo
@@ -178,25 +178,35 @@ class Pipeline:
         *,
         force: bool = False,
         pull: bool = False,
+        restore_only: bool = False,
+        allow_run: Collection[str] = (),
         on_stage: Callable[[StageRun], None] | None = None,
         on_line: Callable[[str], None] | None = None,
     ) -> list[StageRun]:
         """`dvc repro`; each stage comes back as ran / cached (run-cache) / unchanged, timed.
 
         With `pull`, a run-cache hit whose outputs are only in the remote is
-        downloaded instead of re-run (`dvc repro --pull`).
+        downloaded instead of re-run (`dvc repro --pull`). With `restore_only`, a stage
+        outside `allow_run` whose command is about to start stops the run instead
+        (StageNotRestored): it had to come from the run-cache.
         """
         from dvc.exceptions import DvcException
         from dvc.repo.reproduce import _reproduce_stage
-        from dvc.stage.exceptions import StageCmdFailedError
 
         if self._cache is None:  # no pull before; a Repo that fetched outputs only goes on
             self._fresh()
         stages: list[StageRun] = []
         failure: dict[str, Any] = {}
+        current: list[str] = []  # the stage whose turn it is
+        allowed = {t.removesuffix(".dvc") for t in allow_run}
+
+        def refuse_unless_allowed() -> None:
+            if restore_only and current and current[-1] not in allowed:
+                raise StageNotRestored(current[-1])
 
         def repro_fn(stage: Any, **kwargs: Any) -> Any:
             name = str(stage.addressing)
+            current[:] = [name.removesuffix(".dvc")]
             started = time.monotonic()
             dvcfile = Path(stage.path) if stage.is_data_source else None
             before = dvcfile.read_bytes() if dvcfile and dvcfile.exists() else None
@@ -240,7 +250,7 @@ class Pipeline:
                 dvc_logs(on_line),
                 interrupts.where(after),
                 interrupts.protected(),
-                stage_commands_in_own_group(),
+                stage_commands_in_own_group(refuse_unless_allowed),
             ):
                 self.repo.reproduce(
                     list(targets) or None,
@@ -252,13 +262,7 @@ class Pipeline:
                     run_cache=False,
                 )
         except DvcException as exc:
-            if not failure:
-                raise UsageError(f"dvc repro: {dvc_message(exc)}") from None
-            cause = failure["exc"]
-            tail = "\n".join(failure["tail"])
-            if isinstance(cause, StageCmdFailedError):
-                raise StageFailed(failure["stage"], str(cause), tail) from None
-            raise UsageError(f"stage '{failure['stage']}': {first_line(cause)}") from None
+            raise _failure(exc, failure) from None
         self._stages = stages
         return stages
 
@@ -286,6 +290,20 @@ class Pipeline:
         except CheckoutError:
             return False
         return True
+
+
+def _failure(exc: Exception, failure: dict[str, Any]) -> MlciError:
+    """What a failed `dvc repro` means for the user: the stage that failed and why."""
+    from dvc.stage.exceptions import StageCmdFailedError
+
+    if not failure:
+        return UsageError(f"dvc repro: {dvc_message(exc)}")
+    cause = failure["exc"]
+    if isinstance(cause, MlciError):
+        return cause
+    if isinstance(cause, StageCmdFailedError):
+        return StageFailed(failure["stage"], str(cause), "\n".join(failure["tail"]))
+    return UsageError(f"stage '{failure['stage']}': {first_line(cause)}")
 
 
 def _status(ret: Any, *, unchanged: bool, messages: list[str]) -> StageStatus:

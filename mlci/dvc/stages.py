@@ -6,36 +6,42 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from mlci import interrupts
+from mlci.errors import StageNotRestored
 
 __all__ = ["own_environment_first", "stage_commands_in_own_group", "stopped_cleanly"]
 
 
 @contextmanager
-def stage_commands_in_own_group() -> Iterator[None]:
+def stage_commands_in_own_group(before: Callable[[], None] | None = None) -> Iterator[None]:
     """Stage commands run by `interrupts.run_group`: a process group each, stopped as a whole.
+    `before`, when given, is called as a command is about to start (after DVC found no
+    run-cache entry for it) and may refuse it by raising.
 
     DVC starts each command as a child process and ignores SIGINT while it runs
     (`dvc.stage.run._run`), so a SIGINT to mlci alone did nothing and a
     terminal's Ctrl-C reached the command only. The command line is DVC's own.
     """
-    if os.name == "nt":  # no process groups: DVC's own way
-        yield
-        return
     from dvc.stage import run as stage_run
     from dvc.stage.exceptions import StageCmdFailedError
 
+    saved = stage_run._run
+
     def run_command(executable: str | None, cmd: str, **kwargs: Any) -> None:
+        if before is not None:
+            before()
+        if os.name == "nt":  # no process groups: DVC's own way
+            saved(executable, cmd, **kwargs)
+            return
         returncode = interrupts.run_group(stage_run._make_cmd(executable, cmd), **kwargs)
         if returncode != 0:
             raise StageCmdFailedError(cmd, returncode)
 
-    saved = stage_run._run
     stage_run._run = run_command
     try:
         yield
@@ -54,10 +60,13 @@ def stopped_cleanly(stage: Any, name: str) -> Iterator[None]:
         exc.where = exc.where or f"during stage '{name}': its processes were stopped, nothing saved"
         _restore_outs(stage)
         raise
+    except StageNotRestored:
+        _restore_outs(stage)  # its command never started: its outputs as dvc.lock has them
+        raise
 
 
 def _restore_outs(stage: Any) -> None:
-    """After an interrupted command: its outputs as dvc.lock records them, where the cache has them.
+    """After an interrupted or refused command: its outputs as dvc.lock records them, where the cache has them.
 
     What the command left half-written is removed, as DVC removes outputs before
     it runs a command; persistent outputs stay as they are. The stage's entry in

@@ -152,6 +152,8 @@ def outputs(plan: dict[str, Any]) -> dict[str, str]:
         "upstream": " ".join(upstream.targets) if upstream else "",
         "upstream-runs-on": json.dumps(upstream.runs_on if upstream else ["ubuntu-latest"]),
         "expect": json.dumps([j.to_dict() for j in jobs], separators=(",", ":")),
+        # the stages the join may still run (`mlci run --restore-only --allow-run`)
+        "join": " ".join(_targets(plan["join"].get("targets", []), "join.targets")),
     }
 
 
@@ -173,11 +175,12 @@ def _expected_from(text: str) -> list[Expected]:
 
 
 def check(
-    plan: dict[str, Any], found: Path, expect: str, sha: str | None, into: Path
+    plan: dict[str, Any] | None, found: Path, expect: str, sha: str | None, into: Path
 ) -> tuple[list[records.BranchRecord], list[str]]:
     """The records of the jobs `expect` names (one saying "missing" for a job that left none,
     or left one for another commit), written to `into` for the report; and the problems: a
-    failed or missing job, a stage outside the join that would still run."""
+    failed or missing job, and, given a plan made now, a stage outside the join that would
+    still run (without one, the join's `mlci run --restore-only` refuses such a stage)."""
     jobs = _expected_from(expect)
     have, notes = records.read_all(found)
     by_name = {r.name: r for r in have if sha is None or r.sha == sha}
@@ -194,6 +197,8 @@ def check(
         for r in kept
         if r.status != "ok"
     ]
+    if plan is None:
+        return kept, [*notes, *problems]
     join = set(_targets(plan["join"].get("targets", []), "join.targets"))
     for stage in plan.get("stages", []):
         if not isinstance(stage, dict):

@@ -90,6 +90,8 @@ def test_pull_request_fanned_out_over_four_runners(
             timeout=800,
         ).check()
         print(f"fanned-out pull request run: {result.seconds:.0f}s")
+        # the join checked the five records only: its `mlci run --restore-only` did the rest
+        assert "5 jobs finished; the join restores their stages" in result.output
         runs = mlflow_runs(tracking_uri, head)
         # one MLflow run for the whole pipeline: the join's, with the pipeline's dvc.lock
         assert len(runs) == 1, [r.data.tags for r in runs]

@@ -83,6 +83,10 @@ def test_outputs_are_a_matrix_of_the_branches_with_work_and_the_upstream() -> No
         *(f"train@{i}" for i in range(4)),
     ]
     assert "\n" not in out["matrix"] and "\n" not in out["expect"]
+    assert out["join"] == ""  # no join stage: the join's `mlci run --restore-only` runs none
+    with_join = plan()
+    with_join["join"]["targets"] = ["report", "sub/dvc.yaml:compare"]
+    assert join.outputs(with_join)["join"] == "report sub/dvc.yaml:compare"
 
 
 def test_no_fan_out_with_fewer_than_two_branches_to_run_and_no_upstream_job_to_restore() -> None:
@@ -165,6 +169,8 @@ def test_check_passes_when_every_job_finished_and_only_the_join_is_left(tmp_path
         tmp_path / "state" / "branches",
     )
     assert problems == [] and len(kept) == 5
+    # without a plan made now, only the records are checked (the join's run refuses the rest)
+    assert join.check(None, found, expect, "b" * 40, tmp_path / "again") == (kept, [])
     assert sorted(p.name for p in (tmp_path / "state" / "branches").iterdir()) == [
         "train-0.json",
         "train-1.json",
@@ -372,5 +378,10 @@ def test_cli_record_and_check_in_a_repository(tiny: Path, tmp_path: Path) -> Non
         check=False,
     )
     assert passed.returncode == 0, passed.stderr
+    records_only = sh(
+        mlci, "fanout", "check", "--records", str(out), "--expect", expect, cwd=tiny, check=False
+    )
+    assert records_only.returncode == 0, records_only.stderr
+    assert "1 jobs finished; the join restores their stages" in records_only.stderr
     bad = sh(mlci, "fanout", "check", str(log), "--records", str(out), cwd=tiny, check=False)
     assert bad.returncode == 2 and f"the plan {log}: is not JSON" in bad.stderr
