@@ -76,6 +76,8 @@ def measure_fanout(tmp: Path, env: dict[str, str], results: Results) -> list[str
                     },
                     args=["--concurrent-jobs", str(2 * FAN_OUT)], timeout=900,
                 )  # fmt: skip
+                # act's own log (step times), kept with --keep
+                (tmp / f"act-{fan_out}.log").write_text(run.output)
                 ok = run.returncode == 0
                 results.checks.append(
                     Check(

@@ -19,6 +19,7 @@ from mlci import interrupts
 from mlci.dvc.cachewatch import CacheWatch
 from mlci.dvc.capture import capture_output, dvc_logs
 from mlci.dvc.messages import dvc_message, first_line
+from mlci.dvc.remoteonce import remote_once
 from mlci.dvc.remotes import check_remote
 from mlci.dvc.repo import Remote, describe_remote, open_repo
 from mlci.dvc.stages import own_environment_first, stage_commands_in_own_group, stopped_cleanly
@@ -60,8 +61,9 @@ class Pipeline:
         # DVC resolves targets and paths against the working directory, as its CLI runs in the root
         self._cwd = contextlib.chdir(root)
         self._cwd.__enter__()
-        self._parsing = parsed_once()  # DVC re-reads dvc.yaml and dvc.lock for every stage
-        self._parsing.__enter__()
+        self._patches = contextlib.ExitStack()
+        self._patches.enter_context(parsed_once())  # DVC re-reads dvc.yaml, dvc.lock per stage
+        self._patches.enter_context(remote_once())  # and builds a remote client per stage
         self._repo: Repo | None = None
         self._run_cache = False  # fetch the remote's run-cache when a stage needs it
         self._run_cache_fetched = False
@@ -90,7 +92,7 @@ class Pipeline:
         try:
             self._fresh()
         finally:
-            self._parsing.__exit__(None, None, None)
+            self._patches.close()
             self._cwd.__exit__(None, None, None)
 
     def check_remote(self) -> None:
