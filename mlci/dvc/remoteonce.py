@@ -7,8 +7,9 @@ again for the push. Each S3 client costs 0.1 to 0.3 s to set up (botocore reads 
 service description again), which on a run that restores many stages is most of its
 time. While `remote_once` is active, the filesystem of a remote is built once and
 reused by every remote DVC builds with the same configuration (the same class and
-arguments: the same endpoint, credentials and options), within the one run. A
-filesystem whose arguments cannot be compared is not shared: DVC builds it as before.
+remote section: the same URL, endpoint, credentials and options), within the one run.
+A filesystem whose configuration cannot be compared is not shared: DVC builds it as
+before.
 """
 
 from __future__ import annotations
@@ -22,9 +23,10 @@ __all__ = ["remote_once"]
 
 
 def _key(fs: Any) -> str | None:
-    """The filesystem's class and arguments, or None when they cannot be compared."""
+    """The filesystem's class and configuration (the remote's section of DVC's config, as
+    DVC built the filesystem from it), or None when they cannot be compared."""
     try:
-        arguments = json.dumps(getattr(fs, "fs_args", None), sort_keys=True)
+        arguments = json.dumps(getattr(fs, "config", None), sort_keys=True)
     except (TypeError, ValueError):
         return None
     return f"{type(fs).__module__}.{type(fs).__qualname__} {arguments}"
