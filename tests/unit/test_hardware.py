@@ -26,6 +26,30 @@ Tue Mar 12 10:14:02 2024
 |                                         |                        |             Disabled |
 +-----------------------------------------+------------------------+----------------------+
 """
+# Recorded on an NVIDIA H200 machine (driver 580, CUDA 13.0) by tests/gpu's run there.
+H200_QUERY = "0, NVIDIA H200, 143771, 580.159.04, GPU-892ab65f-970f-84fa-2bc5-f46331c585a2\n"
+H200_BANNER = """\
+Fri Dec  4 14:14:06 2026
++-----------------------------------------------------------------------------------------+
+| NVIDIA-SMI 580.159.04             Driver Version: 580.159.04     CUDA Version: 13.0     |
++-----------------------------------------+------------------------+----------------------+
+| GPU  Name                 Persistence-M | Bus-Id          Disp.A | Volatile Uncorr. ECC |
+| Fan  Temp   Perf          Pwr:Usage/Cap |           Memory-Usage | GPU-Util  Compute M. |
+|                                         |                        |               MIG M. |
+|=========================================+========================+======================|
+|   0  NVIDIA H200                    On  |   00000000:00:06.0 Off |                    0 |
+| N/A   38C    P0             97W /  700W |       0MiB / 143771MiB |      0%      Default |
+|                                         |                        |             Disabled |
++-----------------------------------------+------------------------+----------------------+
+
++-----------------------------------------------------------------------------------------+
+| Processes:                                                                              |
+|  GPU   GI   CI              PID   Type   Process name                        GPU Memory |
+|        ID   ID                                                               Usage      |
+|=========================================================================================|
+|  No running processes found                                                             |
++-----------------------------------------------------------------------------------------+
+"""
 MULTI_QUERY = """\
 0, NVIDIA A100-SXM4-80GB, 81920, 535.183.01, GPU-aaaaaaaa-0000-0000-0000-000000000000
 1, NVIDIA A100-SXM4-80GB, 81920, 535.183.01, GPU-aaaaaaaa-0000-0000-0000-000000000001
@@ -111,6 +135,24 @@ def test_detect_one_gpu() -> None:
     assert [c for c in calls if c[0] == "nvidia-smi"] == [hardware.QUERY_GPU, ["nvidia-smi"]]
     assert runner.summary().endswith(
         ", 1\u00d7 NVIDIA H100 80GB HBM3 (81559 MiB, driver 550.54.15, CUDA 12.4)"
+    )
+
+
+def test_detect_h200_as_recorded() -> None:
+    run, _ = fake({QUERY: (0, H200_QUERY, ""), "": (0, H200_BANNER, "")})
+    runner = detect(run)
+    assert runner.gpus == (
+        Gpu(
+            index=0,
+            name="NVIDIA H200",
+            memory_mib=143771,
+            driver="580.159.04",
+            cuda="13.0",
+            uuid="GPU-892ab65f-970f-84fa-2bc5-f46331c585a2",
+        ),
+    )
+    assert runner.summary().endswith(
+        ", 1\u00d7 NVIDIA H200 (143771 MiB, driver 580.159.04, CUDA 13.0)"
     )
 
 
