@@ -24,9 +24,13 @@ import yaml
 from mlci import hardware
 from mlci.fanout import records
 from mlci.report import branches
+from tests.unit import test_digits_pipeline
 
 NVIDIA_SMI = shutil.which("nvidia-smi")
 REPO = Path(__file__).resolve().parents[2]
+
+# the digits project after its data and prepare stages (a module fixture, shared)
+prepared = test_digits_pipeline.prepared
 
 pytestmark = pytest.mark.skipif(
     NVIDIA_SMI is None, reason="no NVIDIA GPU here (nvidia-smi is not on PATH)"
@@ -86,20 +90,6 @@ def test_a_branch_record_from_this_runner_names_its_gpu_in_the_report(tmp_path: 
     (line,) = branches.lines([records.read(path).to_dict()])
     assert line.gpu == ", ".join(g.name for g in runner.gpus)
     assert runner.gpus[0].name in branches.markdown([record.to_dict()])
-
-
-@pytest.fixture(scope="module")
-def prepared(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The digits project after its data and prepare stages, trained on the GPU below."""
-    from pipelines.digits import data, prepare
-
-    root = tmp_path_factory.mktemp("digits")
-    shutil.copy(REPO / "params.yaml", root / "params.yaml")
-    with pytest.MonkeyPatch.context() as mp:
-        mp.chdir(root)
-        assert data.main([]) == 0
-        assert prepare.main([]) == 0
-    return root
 
 
 def train_on(prepared: Path, folder: Path, **params: Any) -> Path:
