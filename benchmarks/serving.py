@@ -12,136 +12,36 @@ The same scikit-learn model three ways, each server with one worker on 127.0.0.1
 A small asyncio HTTP/1.1 client (keep-alive, CONCURRENCY connections) sends a one-row and
 a 100-row body to each for SECONDS (bounded in time and in requests) after a short
 warm-up; requests/s, p50/p99 latency, errors and the cold start (launch → ready) end up
-in a table. Every server is stopped, process group and all, before this returns.
+in a table. Every server is stopped, process group and all, before this returns. The
+servers are in serving_servers.py, the load generator in serving_client.py.
 """
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import json
 import os
 import shutil
-import subprocess
 import sys
 import time
-import urllib.error
 import urllib.request
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from benchmarks.harness import BenchError, Check, Comparison, Results, Shell
+from benchmarks.harness import Check, Comparison, Results, Shell
+from benchmarks.serving_client import CONCURRENCY, REQUEST_TIMEOUT, Load, hammer
+from benchmarks.serving_servers import REPO, Server, bento_server, fastapi_server, mlflow_server
 
-REPO = Path(__file__).resolve().parents[1]
-CONCURRENCY = 16
 SECONDS = 10.0
 WARMUP_SECONDS = 1.5
 ROUNDS = 4  # each server's SECONDS split into turns
-MAX_REQUESTS = 500_000  # a bound on top of the time limit
-REQUEST_TIMEOUT = 10.0
-READY_TIMEOUT = 90.0
 BATCH_ROWS = 100
 GOAL_RPS = 1.5  # bento requests/s at least 1.5 times mlflow's ...
 GOAL_P99 = 1.0  # ... at a p99 no worse than mlflow's
 TOOLS = ("bentoml", "mlflow", "uvicorn")
-SERVICE = "pipelines.digits.service:Digits"
-
-LOG_MLFLOW_MODEL = """\
-import json
-import sys
-
-import joblib
-import mlflow
-import numpy as np
-import skops.io
-from sklearn.pipeline import Pipeline
-from sklearn.preprocessing import MinMaxScaler
-
-model_dir, example = sys.argv[1], np.asarray(json.loads(sys.argv[2]), dtype=np.int64)
-# MinMaxScaler fitted on 0 and 16 multiplies by 1/16: the same numbers as model.py's x / 16
-scale = MinMaxScaler().fit(np.array([[0.0] * 64, [16.0] * 64]))
-pipeline = Pipeline([("scale", scale), ("model", joblib.load(f"{model_dir}/model.pkl"))])
-mlflow.set_experiment("serving-benchmark")
-# skops (MLflow's default format) refuses types it does not know, such as the MLP's optimizer
-trusted = skops.io.get_untrusted_types(data=skops.io.dumps(pipeline))
-with mlflow.start_run():
-    mlflow.sklearn.log_model(
-        pipeline,
-        name="model",
-        input_example=example,
-        registered_model_name="digits",
-        skops_trusted_types=trusted,
-    )
-"""
-
-FASTAPI_APP = """\
-import os
-
-import numpy as np
-from fastapi import FastAPI
-from pydantic import BaseModel
-
-from pipelines.digits.model import load
-
-app = FastAPI()
-predictor = load(os.environ["MODEL_DIR"])
-
-
-class Rows(BaseModel):
-    rows: list[list[float]]
-
-
-@app.post("/predict")
-async def predict(body: Rows) -> list[int]:
-    return predictor.predict(np.asarray(body.rows)).tolist()
-
-
-@app.get("/ping")
-async def ping() -> str:
-    return "ok"
-"""
-
-
-@dataclass
-class Load:
-    latencies: list[float] = field(default_factory=list)
-    errors: int = 0
-    seconds: float = 0.0
-    first_error: str = ""
-
-    @property
-    def requests(self) -> int:
-        return len(self.latencies) + self.errors
-
-    @property
-    def rps(self) -> float:
-        return len(self.latencies) / self.seconds if self.seconds else 0.0
-
-    def add(self, other: Load) -> None:
-        self.latencies.extend(other.latencies)
-        self.errors += other.errors
-        self.seconds += other.seconds
-        self.first_error = self.first_error or other.first_error
-
-    def percentile(self, q: float) -> float:
-        if not self.latencies:
-            return float("nan")
-        return float(np.percentile(np.asarray(self.latencies), q))
-
-
-@dataclass(frozen=True)
-class Server:
-    label: str
-    url: str
-    path: str  # the predict route
-    wrap: Callable[[list[list[int]]], dict[str, Any]]  # rows -> JSON body
-    unwrap: Callable[[Any], list[int]]  # JSON answer -> predictions
-    cold_start: float
-    pid: int  # the server's first process
 
 
 def cpu_seconds(pid: int) -> float:
@@ -160,64 +60,6 @@ def missing_tools(bin_dir: Path) -> list[str]:
     return [tool for tool in TOOLS if not (bin_dir / tool).exists()]
 
 
-def _free_port() -> int:
-    from mlci.release.bento import free_port
-
-    return free_port()
-
-
-def _get_status(url: str) -> int:
-    try:
-        with urllib.request.urlopen(url, timeout=1.0) as response:  # noqa: S310 (127.0.0.1)
-            return int(response.status)
-    except urllib.error.HTTPError as exc:
-        return exc.code
-
-
-@contextlib.contextmanager
-def launched(
-    argv: list[str], env: dict[str, str], ready_url: str, log: Path, cwd: Path
-) -> Iterator[tuple[float, int]]:
-    """Start a server in a session of its own; yield (launch → ready seconds, its pid);
-    stop it, workers and all, on the way out."""
-    from mlci.release.processes import stop_group
-
-    started = time.perf_counter()
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            argv,
-            cwd=cwd,
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    try:
-        deadline = started + READY_TIMEOUT
-        while True:
-            if process.poll() is not None:
-                raise _failed(argv, cwd, process.returncode, f"exited early:\n{_tail(log)}")
-            with contextlib.suppress(OSError):
-                if _get_status(ready_url) == 200:
-                    break
-            if time.perf_counter() > deadline:
-                why = f"{ready_url} not ready after {READY_TIMEOUT:g} s:\n{_tail(log)}"
-                raise _failed(argv, cwd, -1, why)
-            time.sleep(0.05)
-        yield time.perf_counter() - started, process.pid
-    finally:
-        stop_group(process)
-
-
-def _failed(argv: list[str], cwd: Path, code: int, why: str) -> BenchError:
-    return BenchError(argv, cwd, subprocess.CompletedProcess(argv, code, "", why))
-
-
-def _tail(log: Path, lines: int = 20) -> str:
-    return "\n".join(log.read_text(errors="replace").splitlines()[-lines:])
-
-
 def _post(url: str, body: dict[str, Any]) -> Any:
     request = urllib.request.Request(  # noqa: S310 (127.0.0.1)
         url, json.dumps(body).encode(), {"Content-Type": "application/json"}, method="POST"
@@ -226,81 +68,7 @@ def _post(url: str, body: dict[str, Any]) -> Any:
         return json.loads(response.read())
 
 
-# ---------------------------------------------------------------- the load generator
-
-
-async def _read_response(reader: asyncio.StreamReader) -> int:
-    status = int((await reader.readline()).split()[1])
-    length, chunked = 0, False
-    while (line := await reader.readline()) not in (b"\r\n", b""):
-        name, _, value = line.partition(b":")
-        name = name.strip().lower()
-        if name == b"content-length":
-            length = int(value)
-        elif name == b"transfer-encoding" and b"chunked" in value.lower():
-            chunked = True
-    if not chunked:
-        await reader.readexactly(length)
-        return status
-    while size := int((await reader.readline()).split(b";")[0], 16):
-        await reader.readexactly(size + 2)
-    await reader.readline()
-    return status
-
-
-async def _client(
-    port: int, request: bytes, deadline: float, load: Load, budget: list[int]
-) -> None:
-    reader: asyncio.StreamReader | None = None
-    writer: asyncio.StreamWriter | None = None
-    while time.perf_counter() < deadline and budget[0] > 0:
-        budget[0] -= 1
-        started = time.perf_counter()
-        try:
-            if writer is None or reader is None:
-                reader, writer = await asyncio.open_connection("127.0.0.1", port)
-            writer.write(request)
-            status = await asyncio.wait_for(_read_response(reader), REQUEST_TIMEOUT)
-        except (OSError, asyncio.IncompleteReadError, TimeoutError, ValueError, IndexError) as exc:
-            load.errors += 1
-            load.first_error = load.first_error or f"{type(exc).__name__}: {exc}"
-            if writer is not None:
-                writer.close()
-            reader = writer = None
-            await asyncio.sleep(0.01)
-            continue
-        if status == 200:
-            load.latencies.append(time.perf_counter() - started)
-        else:
-            load.errors += 1
-            load.first_error = load.first_error or f"HTTP {status}"
-    if writer is not None:
-        writer.close()
-
-
-async def _drive(port: int, request: bytes, seconds: float) -> Load:
-    load = Load()
-    budget = [MAX_REQUESTS]
-    started = time.perf_counter()
-    deadline = started + seconds
-    await asyncio.gather(
-        *(_client(port, request, deadline, load, budget) for _ in range(CONCURRENCY))
-    )
-    load.seconds = time.perf_counter() - started
-    return load
-
-
-def hammer(url: str, path: str, body: dict[str, Any], seconds: float) -> Load:
-    port = int(url.rsplit(":", 1)[1])
-    payload = json.dumps(body, separators=(",", ":")).encode()
-    head = (
-        f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
-        f"Content-Type: application/json\r\nContent-Length: {len(payload)}\r\n\r\n"
-    ).encode()
-    return asyncio.run(_drive(port, head + payload, seconds))
-
-
-# ---------------------------------------------------------------- the three servers
+# ---------------------------------------------------------------- the model they serve
 
 
 def _model_dir(tmp: Path) -> tuple[Path, str]:
@@ -322,72 +90,6 @@ def _model_dir(tmp: Path) -> tuple[Path, str]:
         warnings.simplefilter("ignore")
         estimator = MLPClassifier((64,), max_iter=30, random_state=0).fit(x / 16.0, y)
     return save_sklearn(estimator, {"hidden": 64}, tmp / "model"), "a stand-in sklearn MLP"
-
-
-@contextlib.contextmanager
-def bento_server(shell: Shell, tmp: Path, model_dir: Path) -> Iterator[Server]:
-    from mlci.errors import MlciError
-    from mlci.release import bento
-
-    home = tmp / "bentoml"
-    try:
-        tag = bento.save_model(model_dir, "digits", labels={}, metadata={}, home=home)
-        bento_tag = bento.build(SERVICE, tag, root=REPO, home=home)
-    except MlciError as exc:
-        raise _failed(["bentoml", "build", SERVICE], REPO, 1, exc.message) from None
-    port = _free_port()
-    env = {
-        **shell.env,
-        "BENTOML_HOME": str(home),
-        "BENTOML_DO_NOT_TRACK": "true",
-        "MLCI_FEEDBACK_STORE": str(tmp / "feedback"),
-    }
-    argv = ["bentoml", "serve", bento_tag, "--host", "127.0.0.1", "--port", str(port)]
-    url = f"http://127.0.0.1:{port}"
-    with launched(argv, env, f"{url}/readyz", tmp / "bentoml.log", tmp) as (cold, pid):
-        yield Server("bentoml serve", url, "/predict", lambda rows: {"rows": rows}, list, cold, pid)
-
-
-@contextlib.contextmanager
-def mlflow_server(
-    shell: Shell, tmp: Path, model_dir: Path, example: list[list[int]]
-) -> Iterator[Server]:
-    workdir = tmp / "mlflow"
-    workdir.mkdir()
-    env = {
-        **shell.env,
-        "MLFLOW_TRACKING_URI": f"sqlite:///{workdir / 'mlflow.db'}",
-        "MLFLOW_DISABLE_TELEMETRY": "true",
-    }
-    Shell(env).run(["python", "-c", LOG_MLFLOW_MODEL, str(model_dir), json.dumps(example)], workdir)
-    port = _free_port()
-    argv = ["mlflow", "models", "serve", "-m", "models:/digits/1", "--env-manager", "local"]
-    argv += ["-h", "127.0.0.1", "-p", str(port)]
-    url = f"http://127.0.0.1:{port}"
-    with launched(argv, env, f"{url}/ping", tmp / "mlflow.log", workdir) as (cold, pid):
-        yield Server(
-            "mlflow models serve",
-            url,
-            "/invocations",
-            lambda rows: {"inputs": rows},
-            lambda answer: list(answer["predictions"]),
-            cold,
-            pid,
-        )
-
-
-@contextlib.contextmanager
-def fastapi_server(shell: Shell, tmp: Path, model_dir: Path) -> Iterator[Server]:
-    app_dir = tmp / "fastapi"
-    app_dir.mkdir()
-    (app_dir / "bare_app.py").write_text(FASTAPI_APP, encoding="utf-8")
-    env = {**shell.env, "MODEL_DIR": str(model_dir), "PYTHONPATH": str(REPO)}
-    port = _free_port()
-    argv = ["uvicorn", "bare_app:app", "--app-dir", str(app_dir), "--host", "127.0.0.1"]
-    argv += ["--port", str(port), "--log-level", "warning", "--no-access-log"]
-    url = f"http://127.0.0.1:{port}"
-    with launched(argv, env, f"{url}/ping", tmp / "fastapi.log", app_dir) as (cold, pid):
-        yield Server("bare FastAPI", url, "/predict", lambda rows: {"rows": rows}, list, cold, pid)
 
 
 # ---------------------------------------------------------------- measuring and reporting

@@ -1,4 +1,9 @@
-"""`mlci release` end to end: real tags, DVC, MLflow registry, bentoml build + serve, the GitHub stand-in."""
+"""`mlci release` end to end: real tags, DVC, MLflow registry, bentoml build + serve, the GitHub stand-in.
+
+The tests that build on the trained digits project (its module-scoped `released_repo`) are
+here, together; releases and rollbacks without MLflow are in test_release_without_mlflow.py,
+the `--auto` bump in test_release_bump.py.
+"""
 
 from __future__ import annotations
 
@@ -16,16 +21,15 @@ from click.testing import CliRunner
 from mlci import api, registry, tracking
 from mlci.cli import cli
 from mlci.errors import ServiceError, UsageError
-from mlci.release import auto, deploy
+from mlci.release import deploy
 from mlci.release.results import ReleaseResult
 from tests.conftest import commit_all, copy_reference_project, git, mlflow_server
 from tests.github_standin import GitHubStandin
+from tests.integration.release_helpers import REPO, merged_pull
+from tests.integration.release_helpers import github_env as github_env_fixture  # noqa: F401
 
 # its module-scoped fixtures are built once: every test of the module on one worker
 pytestmark = pytest.mark.xdist_group("release")
-
-REPO = "octo-org/digits"
-TOKEN = "ghs_releasetoken0123456789"
 
 
 @pytest.fixture(scope="module")
@@ -53,24 +57,6 @@ def released_repo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
         commit_all(repo, "trained")
         api.register(repo, "digits")
     yield repo
-
-
-@pytest.fixture
-def github_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[GitHubStandin]:
-    with GitHubStandin() as standin:
-        standin.add_user(TOKEN, "github-actions[bot]", type="Bot")
-        standin.add_repo(REPO)
-        for key, value in {
-            "GITHUB_ACTIONS": "true",
-            "GITHUB_REPOSITORY": REPO,
-            "GITHUB_API_URL": standin.url,
-            "GITHUB_TOKEN": TOKEN,
-            "GITHUB_RUN_ID": "7",
-            "GITHUB_SERVER_URL": "https://github.example",
-        }.items():
-            monkeypatch.setenv(key, value)
-        yield standin
-        assert standin.violations == []
 
 
 @pytest.mark.slow
@@ -194,7 +180,7 @@ def test_auto_releases_only_a_changed_model_whose_gates_pass(
     (released_repo / "params.yaml").write_text(yaml.safe_dump(params))
     api.run(released_repo, tracking_enabled=False)
     sha = commit_all(released_repo, "fewer epochs")  # no Release-Bump trailer: the label decides
-    _merged_pull(github_env, sha, 12, ["release:minor"])
+    merged_pull(github_env, sha, 12, ["release:minor"])
     (result,) = api.release_auto(released_repo)
     assert result.version == "v0.1.0" and result.event == "registration"
     assert "minor bump, from the label release:minor of #12" in result.notes
@@ -202,151 +188,7 @@ def test_auto_releases_only_a_changed_model_whose_gates_pass(
     assert "digits@v0.1.0" in git(released_repo, "tag", "--list")
 
 
-# --- what `mlci release` says it did: each step, "released" only when it was ---------
-
-
-def _dvc_model_repo(path: Path) -> Path:
-    """A DVC-tracked model `m` registered as m@v0.0.1; no loader, no service: nothing to build."""
-    from tests.conftest import BIN, sh
-
-    path.mkdir(parents=True)
-    git(path, "init", "-q", "-b", "main")
-    sh(str(BIN / "dvc"), "init", "-q", cwd=path)
-    (path / "m.pkl").write_text("a model\n")
-    sh(str(BIN / "dvc"), "add", "-q", "m.pkl", cwd=path)
-    (path / "dvc.yaml").write_text("artifacts:\n  m:\n    type: model\n    path: m.pkl\n")
-    (path / "pyproject.toml").write_text("[tool.mlci]\n")
-    commit_all(path, "a model")
-    api.register(path, "m")
-    return path
-
-
-def test_release_with_nothing_to_do_never_says_released(tmp_path: Path) -> None:
-    repo = _dvc_model_repo(tmp_path / "m")
-    result = CliRunner().invoke(cli, ["-C", str(repo), "release", "m@v0.0.1"])
-    assert result.exit_code == 0, result.output
-    lines = result.output.splitlines()
-    assert (
-        "  · MLflow          skipped: no [tool.mlci.model] loader to load the model with" in lines
-    )
-    assert "  · bento           skipped: no [tool.mlci.release] service to build" in lines
-    assert "  · GitHub Release  skipped: no GitHub token or GITHUB_REPOSITORY" in lines
-    assert lines[-1] == ("nothing released for m@v0.0.1: every step was skipped or done before")
-    assert not any(line.startswith("released") for line in lines)
-
-    as_json = CliRunner().invoke(cli, ["-C", str(repo), "release", "m@v0.0.1", "--format", "json"])
-    document = json.loads(as_json.stdout)
-    assert document["released"] is False
-    assert [o["status"] for o in document["outcomes"]] == ["skipped"] * 3
-
-
-def test_release_says_the_github_release_was_created_then_updated(
-    tmp_path: Path, github_env: GitHubStandin
-) -> None:
-    repo = _dvc_model_repo(tmp_path / "m")
-    github_env.add_commit(REPO, git(repo, "rev-parse", "HEAD"), branch="main")
-    first = CliRunner().invoke(cli, ["-C", str(repo), "release", "m@v0.0.1"])
-    assert first.exit_code == 0, first.output
-    (release,) = github_env.releases(REPO)
-    assert f"  ✓ GitHub Release  created: {release['html_url']}" in first.output.splitlines()
-    assert first.output.splitlines()[-1] == "released m v0.0.1"
-    again = CliRunner().invoke(cli, ["-C", str(repo), "release", "m@v0.0.1"])
-    assert f"  ✓ GitHub Release  updated: {release['html_url']}" in again.output.splitlines()
-
-
-def test_a_stage_tag_without_mlflow_says_the_alias_was_not_moved(
-    tmp_path: Path, github_env: GitHubStandin
-) -> None:
-    repo = _dvc_model_repo(tmp_path / "m")
-    github_env.add_commit(REPO, git(repo, "rev-parse", "HEAD"), branch="main")
-    tag = api.promote(repo, "m", "v0.0.1", "dev")
-    result = api.release(repo, tag)
-    outcomes = {o.step: (o.status, o.detail) for o in result.outcomes}
-    assert outcomes["alias"] == ("skipped", "no MLflow model version to move it to")
-    assert outcomes["deployment"] == ("done", "GitHub deployment to dev: success")
-    assert "GitHub Release" not in outcomes
-    assert result.released
-
-
-# --- rollback: the tag, the MLflow alias and a deployment, or nothing -----------------
-
-
-def _tags_only_repo(path: Path) -> Path:
-    """Two versions of `m`, both once in dev; no MLflow model (no [tool.mlci.model] loader)."""
-    path.mkdir(parents=True)
-    git(path, "init", "-q", "-b", "main")
-    (path / "dvc.yaml").write_text("artifacts:\n  m:\n    type: model\n    path: m.pkl\n")
-    (path / "pyproject.toml").write_text("[tool.mlci]\n")
-    for text in ("1", "2"):
-        (path / "m.txt").write_text(text)
-        commit_all(path, f"m {text}")
-        api.register(path, "m")
-    return path
-
-
-def test_rollback_without_mlflow_moves_the_tag_inside_a_deployment(
-    tmp_path: Path, github_env: GitHubStandin
-) -> None:
-    repo = _tags_only_repo(tmp_path / "m")
-    first = git(repo, "rev-list", "-n1", "m@v0.0.1")
-    github_env.add_commit(REPO, first)
-    api.promote(repo, "m", "v0.0.1", "dev")
-    current = api.promote(repo, "m", "v0.0.2", "dev")
-
-    result = CliRunner().invoke(cli, ["-C", str(repo), "rollback", "m", "--stage", "dev"])
-    assert result.exit_code == 0, result.output
-    assert "m#dev#3: m dev is v0.0.1 again (was v0.0.2)" in result.output
-    assert "no MLflow model to move" in result.output
-    assert registry.load(repo).artifact("m").stages["dev"].current == "v0.0.1"
-    (deployment,) = github_env.deployments(REPO)
-    assert deployment["environment"] == "dev" and deployment["sha"] == first
-    assert deployment["payload"] == {"artifact": "m", "version": "v0.0.1", "rollback_of": current}
-    states = [s["state"] for s in github_env.deployment_statuses(REPO, deployment["id"])]
-    assert states == ["in_progress", "success"]
-
-    # a second rollback does not flap back: no tag, no deployment
-    tags = git(repo, "tag", "--list")
-    again = CliRunner().invoke(cli, ["-C", str(repo), "rollback", "m", "--stage", "dev"])
-    assert again.exit_code == 0, again.output
-    assert "rolled back to v0.0.1 already" in again.output and "nothing to do" in again.output
-    assert git(repo, "tag", "--list") == tags
-    assert len(github_env.deployments(REPO)) == 1
-
-
-def test_rollback_without_github_says_so(tmp_path: Path) -> None:
-    repo = _tags_only_repo(tmp_path / "m")
-    api.promote(repo, "m", "v0.0.1", "dev")
-    api.promote(repo, "m", "v0.0.2", "dev")
-    result = api.rollback(repo, "m", stage="dev")
-    assert result.created and result.version == "v0.0.1" and result.deployment is None
-    assert any("no deployment recorded" in note for note in result.notes)
-
-
-@pytest.mark.parametrize(
-    ("promotions", "stage", "message"),
-    [
-        ([("v0.0.1", "dev")], "dev", "nothing to roll back to: no version held dev before m#dev#1"),
-        ([], "staging", "m has no version in staging: nothing to roll back"),
-    ],
-)
-def test_rollback_with_nothing_to_roll_back_to_exits_2(
-    tmp_path: Path, promotions: list[tuple[str, str]], stage: str, message: str
-) -> None:
-    repo = _tags_only_repo(tmp_path / "m")
-    for version, to in promotions:
-        api.promote(repo, "m", version, to)
-    tags = git(repo, "tag", "--list")
-    result = CliRunner().invoke(cli, ["-C", str(repo), "rollback", "m", "--stage", stage])
-    assert result.exit_code == 2, result.output
-    assert message in result.output
-    assert git(repo, "tag", "--list") == tags
-
-
-def test_rollback_of_an_unknown_artifact_exits_2(tmp_path: Path) -> None:
-    repo = _tags_only_repo(tmp_path / "m")
-    result = CliRunner().invoke(cli, ["-C", str(repo), "rollback", "nope", "--stage", "dev"])
-    assert result.exit_code == 2, result.output
-    assert "unknown artifact 'nope'" in result.output
+# --- rollback with MLflow: the tag, the alias and a deployment, or nothing ----------
 
 
 def _release_without_bento(repo: Path, tag: str) -> ReleaseResult:
@@ -440,97 +282,6 @@ def test_rollback_to_a_version_never_released_to_mlflow_changes_nothing(
     assert f"mlci release {unreleased}" in result.output  # the hint
     assert git(released_repo, "tag", "--list") == tags
     assert tracking.get_alias(uri, "digits", "staging") == alias
-
-
-# --- release --auto: the bump from the commit's trailer or its merged PR's label --------
-
-
-@pytest.fixture
-def bump_repo(tmp_path: Path) -> Path:
-    repo = tmp_path / "bump"
-    repo.mkdir()
-    git(repo, "init", "-q", "-b", "main")
-    (repo / "pyproject.toml").write_text("[tool.mlci]\n")
-    commit_all(repo, "first")
-    return repo
-
-
-def _merged_pull(standin: GitHubStandin, sha: str, number: int, labels: list[str]) -> None:
-    standin.add_pull(
-        REPO,
-        number,
-        head_sha=f"{number:040x}",
-        base_sha=f"{number + 1000:040x}",
-        head_ref=f"feature-{number}",
-        labels=labels,
-        merge_commit_sha=sha,
-        state="closed",
-        merged=True,
-    )
-
-
-@pytest.mark.parametrize(
-    ("message", "labels", "expected"),
-    [
-        ("plain", ["release:minor"], ("minor", "the label release:minor of #5")),
-        ("plain", ["bug", "release:minor", "Release:Major"], ("major", "release:major of #5")),
-        ("plain", ["bug"], ("patch", "#5 has no release:major/minor/patch label")),
-        ("trailer\n\nRelease-Bump: major", ["release:minor"], ("major", "Release-Bump trailer")),
-        ("trailer\n\nRelease-Bump: patch", ["release:major"], ("patch", "Release-Bump trailer")),
-        ("not merged", None, ("patch", "no merged pull request")),
-    ],
-)
-def test_bump_from_trailer_then_pr_label(
-    bump_repo: Path,
-    github_env: GitHubStandin,
-    message: str,
-    labels: list[str] | None,
-    expected: tuple[str, str],
-) -> None:
-    from mlci import github
-
-    (bump_repo / "f.txt").write_text(message)
-    sha = commit_all(bump_repo, message)
-    github_env.add_commit(REPO, sha)
-    if labels is not None:
-        _merged_pull(github_env, sha, 5, labels)
-    client = github.Client(TOKEN, REPO, api_url=github_env.url)
-    bump, source = auto.choose_bump(
-        bump_repo, api.load_config(bump_repo), sha, github_client=client
-    )
-    assert bump == expected[0] and expected[1] in source
-
-
-def test_bump_labels_need_a_token_and_a_prefix(bump_repo: Path) -> None:
-    sha = git(bump_repo, "rev-parse", "HEAD")
-    said: list[str] = []
-    cfg = api.load_config(bump_repo)
-    assert auto.choose_bump(bump_repo, cfg, sha, github_client=None, step=said.append) == (
-        "patch",
-        "the default (PR labels not read: no GitHub token)",
-    )
-    assert "bump from the Release-Bump trailer only" in said[0]
-
-    class Unreachable:
-        def merged_pull_labels(self, sha: str) -> None:
-            raise AssertionError("labels off: GitHub must not be asked")
-
-    (bump_repo / "pyproject.toml").write_text('[tool.mlci.release]\nbump_label_prefix = ""\n')
-    off = api.load_config(bump_repo)
-    assert auto.choose_bump(bump_repo, off, sha, github_client=Unreachable())[0] == "patch"
-
-
-def test_custom_bump_label_prefix(bump_repo: Path, github_env: GitHubStandin) -> None:
-    from mlci import github
-
-    (bump_repo / "pyproject.toml").write_text(
-        '[tool.mlci.release]\nbump_label_prefix = "semver/"\n'
-    )
-    sha = commit_all(bump_repo, "custom labels")
-    _merged_pull(github_env, sha, 9, ["release:major", "semver/minor"])
-    client = github.Client(TOKEN, REPO, api_url=github_env.url)
-    cfg = api.load_config(bump_repo)
-    assert auto.choose_bump(bump_repo, cfg, sha, github_client=client)[0] == "minor"
 
 
 # --- the tracking-server path: a real `mlflow server` on 127.0.0.1 ----------------------

@@ -1,12 +1,13 @@
-"""The git-tag model registry: GTO's grammar, state, operations, and `gto show --json` parity."""
+"""The git-tag model registry: register, promote, rollback, and the state read back from the tags.
+
+GTO's tag grammar is checked in test_registry_tags.py, `gto show --json` parity in
+test_registry_gto_parity.py.
+"""
 
 from __future__ import annotations
 
-import json
 import os
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -15,56 +16,10 @@ from mlci import registry
 from mlci.config import ReleaseConfig
 from mlci.errors import ServiceError, UsageError
 from tests.conftest import commit_all, git
-
-GTO = Path(sys.executable).parent / "gto"
-DVC_YAML = """\
-artifacts:
-  digits:
-    type: model
-    path: models/digits
-    desc: handwritten digits
-    labels: [vision]
-  alpha:
-    type: model
-    path: models/alpha
-  beta:
-    type: model
-    path: models/beta
-"""
-CFG = ReleaseConfig()  # dev, staging, prod; prod protected
-needs_gto = pytest.mark.skipif(not GTO.exists(), reason="gto is not installed (extra: registry)")
-
+from tests.unit.registry_helpers import CFG, new_commit, raw_tag
+from tests.unit.registry_helpers import repo as repo_fixture  # noqa: F401
 
 # --- helpers -------------------------------------------------------------------
-
-
-@pytest.fixture
-def repo(tmp_path: Path) -> Path:
-    path = tmp_path / "repo"
-    path.mkdir()
-    git(path, "init", "-q", "-b", "main")
-    (path / "dvc.yaml").write_text(DVC_YAML)
-    commit_all(path, "declare the artifacts")
-    return path
-
-
-def new_commit(repo: Path, text: str) -> str:
-    (repo / "model.txt").write_text(text)
-    return commit_all(repo, f"model {text}")
-
-
-def raw_tag(repo: Path, tag: str, rev: str = "HEAD", *, date: int | None = None) -> None:
-    """An annotated tag written by hand (as GTO or a person would), optionally dated."""
-    env = dict(os.environ)
-    if date is not None:
-        env["GIT_COMMITTER_DATE"] = f"{date} +0000"
-    subprocess.run(
-        ["git", "tag", "-a", "-m", f"by hand: {tag}", tag, f"{rev}^{{commit}}"],
-        cwd=repo,
-        env=env,
-        check=True,
-        capture_output=True,
-    )
 
 
 def tag_message(repo: Path, tag: str) -> str:
@@ -73,93 +28,6 @@ def tag_message(repo: Path, tag: str) -> str:
 
 def tag_type(repo: Path, tag: str) -> str:
     return git(repo, "cat-file", "-t", tag)
-
-
-def gto_show(repo: Path, *args: str) -> str:
-    done = subprocess.run(
-        [str(GTO), "show", *args, "--json"], cwd=repo, capture_output=True, text=True, check=True
-    )
-    return done.stdout.strip()
-
-
-# --- grammar -------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("tag", "name", "action", "version", "stage", "counter"),
-    [
-        ("digits@v1.2.3", "digits", "register", "v1.2.3", None, None),
-        ("digits@v1.2.3!", "digits", "deregister", "v1.2.3", None, None),
-        ("digits#prod#3", "digits", "assign", None, "prod", 3),
-        ("digits#prod!#4", "digits", "unassign", None, "prod", 4),
-        ("digits@deprecated", "digits", "deprecate", None, None, None),
-        ("digits@deprecated#7", "digits", "deprecate", None, None, 7),
-        ("digits@v1.0.0#5", "digits", "register", "v1.0.0", None, 5),
-        ("digits@v1.0.0-rc.1+build.5", "digits", "register", "v1.0.0-rc.1+build.5", None, None),
-        ("models=digits@v1.0.0", "models:digits", "register", "v1.0.0", None, None),
-        ("path/to.x=digits#prod#1", "path/to.x:digits", "assign", None, "prod", 1),
-        ("team/digits_2@v0.0.1", "team/digits_2", "register", "v0.0.1", None, None),
-        ("digits#prod", "digits", "assign", None, "prod", None),  # gto assign --simple
-        ("refs/tags/digits@v1.0.0", "digits", "register", "v1.0.0", None, None),
-    ],
-)
-def test_parse_tag_reads_gto_grammar(
-    tag: str, name: str, action: str, version: str | None, stage: str | None, counter: int | None
-) -> None:
-    info = registry.parse_tag(tag)
-    assert info is not None
-    assert (info.name, info.action, info.version, info.stage, info.counter) == (
-        name,
-        action,
-        version,
-        stage,
-        counter,
-    )
-
-
-@pytest.mark.parametrize(
-    "tag",
-    ["v1.0.0", "release-1", "digits@1.2", "digits@v01.0.0", "-digits@v1.0.0", "digits@created"],
-)
-def test_parse_tag_ignores_other_tags(tag: str) -> None:
-    assert registry.parse_tag(tag) is None
-
-
-def test_tag_info_event_names_match_gto_check_ref() -> None:
-    events = [
-        registry.check_tag(t).event
-        for t in ("a@v1.0.0", "a@v1.0.0!", "a#dev#1", "a#dev!#2", "a@deprecated")
-    ]
-    assert events == ["registration", "deregistration", "assignment", "unassignment", "deprecation"]
-
-
-@pytest.mark.parametrize(
-    ("tag", "reason"),
-    [
-        ("digits@1.2", "version must be vX.Y.Z"),
-        ("digits@v1.2", "version must be vX.Y.Z"),
-        ("digits#prod", "stage tags end with #N"),
-        ("digits#prod!", "stage tags end with #N"),
-        ("digits#prod#x", "counter after '#' must be a number"),
-        ("digits#prod#1#2", "too many '#'"),
-        ("digits#-prod#1", "the stage '-prod'"),
-        ("-digits@v1.0.0", "must start and end with a letter or digit"),
-        ("models:digits@v1.0.0", "written dir=name"),
-        ("digits@v1.0.0!!", "a single '!'"),
-        ("digits@created", "records no registry event"),
-        ("release-1", "no '@' or '#'"),
-    ],
-)
-def test_check_tag_says_why(tag: str, reason: str) -> None:
-    with pytest.raises(UsageError) as caught:
-        registry.check_tag(tag)
-    assert reason in caught.value.message, caught.value.message
-
-
-def test_check_tag_lenient_accepts_gto_simple_stage_tags() -> None:
-    info = registry.check_tag("digits#prod", strict=False)
-    assert (info.action, info.stage, info.counter) == ("assign", "prod", None)
-    assert registry.check_tag("refs/tags/digits#prod#2").counter == 2
 
 
 # --- operations and state ---------------------------------------------------------
@@ -460,57 +328,3 @@ def test_monorepo_names(repo: Path) -> None:
     art = registry.load(repo).artifact("sub:enc")
     assert art.meta == {"type": "model", "path": "enc.pt"}
     assert art.stages["dev"].current == "v0.0.1"
-
-
-# --- parity with gto show --json --------------------------------------------------
-
-
-@needs_gto
-def test_show_equals_gto_show(repo: Path) -> None:
-    for text in ("1", "2", "3", "4"):
-        new_commit(repo, text)
-        registry.register(repo, "digits", bump="minor" if text == "3" else "patch")
-    versions = ["v0.0.1", "v0.0.2", "v0.1.0", "v0.1.1"]
-    for version in versions[:3]:
-        for stage in ("dev", "staging"):
-            registry.promote(repo, "digits", version, stage, cfg=CFG)
-    registry.promote(repo, "digits", "v0.0.2", "prod", cfg=CFG)
-    registry.promote(repo, "digits", "v0.1.0", "prod", cfg=CFG)
-    registry.rollback(repo, "digits", "prod")
-    registry.promote(repo, "digits", "v0.1.1", "dev", cfg=CFG, force=True)
-    # GTO's other events, and ties within one second (GTO breaks them by tag name)
-    raw_tag(repo, "digits#staging!#20", "digits@v0.1.0", date=2_000_000_000)
-    raw_tag(repo, "digits@v0.1.1!", "digits@v0.1.1", date=2_000_000_001)
-    raw_tag(repo, "digits#dev#21", "digits@v0.0.1", date=2_000_000_002)
-    raw_tag(repo, "digits#dev#22", "digits@v0.0.2", date=2_000_000_002)
-    git(repo, "tag", "digits#prod#90", "digits@v0.0.1")  # lightweight: ignored
-    registry.register(repo, "alpha", ref="digits@v0.0.1")
-    registry.promote(repo, "alpha", "v0.0.1", "dev", cfg=CFG)
-    raw_tag(repo, "alpha@deprecated", date=2_000_000_005)
-    registry.register(repo, "beta")
-    raw_tag(repo, "beta#qa#1", "HEAD~2", date=2_000_000_006)  # a stage on an unregistered commit
-    raw_tag(repo, "tools=enc@v1.0.0-rc.1", "HEAD~1", date=2_000_000_007)
-
-    reg = registry.load(repo)
-    assert json.dumps(reg.show(), indent=4) == gto_show(repo)
-    assert json.dumps(reg.show("digits"), indent=4) == gto_show(repo, "digits")
-    assert json.dumps(reg.show("beta"), indent=4) == gto_show(repo, "beta")
-    assert json.dumps(reg.show("digits#dev"), indent=4) == gto_show(repo, "digits#dev")
-    # and mlci's own view agrees with what gto shows
-    shown = reg.show()
-    art = reg.artifact("digits")
-    assert shown["digits"]["version"] == art.latest == "v0.1.0"
-    assert {s: art.stages[s].current for s in ("dev", "staging", "prod")} == {
-        s: shown["digits"]["stage"][s] for s in ("dev", "staging", "prod")
-    }
-    assert "alpha" not in shown and reg.artifact("alpha").deprecated
-
-
-@needs_gto
-def test_show_honours_gto_config_stages(repo: Path) -> None:
-    registry.register(repo, "digits")
-    registry.promote(repo, "digits", "v0.0.1", "dev", cfg=CFG)
-    (repo / ".gto").write_text("stages: [dev, staging, prod]\n")
-    reg = registry.load(repo)
-    assert reg.show()["digits"]["stage"] == {"dev": "v0.0.1", "staging": None, "prod": None}
-    assert json.dumps(reg.show(), indent=4) == gto_show(repo)
