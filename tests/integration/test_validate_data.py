@@ -1,26 +1,25 @@
 """`mlci validate data`: real Great Expectations on real files in temp git (+ DVC) repos.
 
 Each corruption of the digits data must fail the expectation that guards against
-it, and only that one; files that cannot be read as the declared table are usage
-errors (exit 2) naming the file.
+it, and only that one. Files that cannot be read as the declared table (usage
+errors, exit 2, naming the file) and the other shapes a dataset takes:
+test_validate_data_inputs.py; the profile diff against a base revision:
+test_validate_data_profiles.py. `digits_csv` is tests/integration/conftest.py's.
 """
 
 from __future__ import annotations
 
 import hashlib
 import shutil
-import subprocess
-import sys
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from mlci import config
-from mlci.errors import ServiceError, UsageError
 from mlci.validate import data
 from mlci.validate.results import Check, Result
-from tests.conftest import BIN, ROOT, commit_all, git, sh
+from tests.conftest import ROOT, commit_all, git
 
 PYPROJECT = """\
 [tool.mlci.data.digits]
@@ -32,21 +31,6 @@ delimiter = "{delimiter}"
 """
 SUITE_FILE = "gx/expectations/digits.json"
 PIXELS = [f"pixel_{i}" for i in range(64)]
-
-
-def _source_csv(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    if (ROOT / "data" / "digits.csv").is_file():
-        return ROOT / "data" / "digits.csv"
-    out = tmp_path_factory.mktemp("digits-data")
-    subprocess.run(
-        [sys.executable, "-m", "pipelines.digits.data", "--out", str(out)], cwd=ROOT, check=True
-    )
-    return out / "digits.csv"
-
-
-@pytest.fixture(scope="module")
-def digits_csv(tmp_path_factory: pytest.TempPathFactory) -> str:
-    return _source_csv(tmp_path_factory).read_text()
 
 
 def write_config(
@@ -63,7 +47,7 @@ def write_config(
     )
 
 
-@pytest.fixture
+@pytest.fixture(name="repo")
 def repo(tmp_path: Path, digits_csv: str) -> Path:
     """A git repo with the reference project's gx/ folder, data/digits.csv and a [tool.mlci.data] table."""
     root = tmp_path / "repo"
@@ -267,222 +251,6 @@ def test_missing_column_fails_the_column_checks(repo: Path) -> None:
     assert ("expect_table_columns_to_match_set", None) in failing(result)
     label = [c for c in failed if c.target == "label"]
     assert len(label) == 14 and all("cannot evaluate" in c.message for c in label)
-
-
-# ---------------------------------------------------------------- usage errors (exit 2)
-
-
-def test_wrong_delimiter_is_a_usage_error_naming_the_file(repo: Path) -> None:
-    path = repo / "data" / "digits.csv"
-    path.write_text(path.read_text().replace(",", ";"))
-    with pytest.raises(UsageError) as caught:
-        run(repo)
-    assert caught.value.exit_code == 2
-    assert "data/digits.csv" in caught.value.message
-    assert "';'" in caught.value.message
-    assert caught.value.hint is not None and 'delimiter = ";"' in caught.value.hint
-
-
-@pytest.mark.parametrize(
-    ("content", "said"),
-    [
-        (b"", "cannot parse as CSV"),
-        (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "binary"),
-        ("pixel_0,label\n\xe9t\xe9,1\n".encode("latin-1"), "not a UTF-8"),
-        (b'pixel_0,label\n"1,2\n', "cannot parse as CSV"),
-    ],
-    ids=["empty", "binary", "latin-1", "open-quote"],
-)
-def test_unparsable_file_is_a_usage_error_naming_it(repo: Path, content: bytes, said: str) -> None:
-    (repo / "data" / "digits.csv").write_bytes(content)
-    with pytest.raises(UsageError, match=rf"data/digits\.csv: .*{said}"):
-        run(repo)
-
-
-def test_missing_suite_names_the_path(repo: Path) -> None:
-    write_config(repo, suite="nope")
-    with pytest.raises(
-        UsageError, match=r"gx/expectations/nope\.json: expectation suite not found"
-    ):
-        run(repo)
-
-
-def test_corrupt_suite_names_the_path(repo: Path) -> None:
-    (repo / SUITE_FILE).write_text('{"name": "digits", "expectations": [')
-    with pytest.raises(UsageError, match=r"gx/expectations/digits\.json: not valid JSON"):
-        run(repo)
-
-
-def test_suite_with_an_unknown_expectation_names_the_path(repo: Path) -> None:
-    (repo / SUITE_FILE).write_text(
-        '{"name": "digits", "expectations": [{"type": "expect_the_impossible", "kwargs": {}}]}'
-    )
-    with pytest.raises(
-        UsageError, match=r"gx/expectations/digits\.json: not a valid expectation suite"
-    ):
-        run(repo)
-
-
-def test_unknown_dataset_name(repo: Path) -> None:
-    with pytest.raises(UsageError, match=r"unknown dataset 'iris' \(known: digits\)"):
-        run(repo, names=["iris"])
-
-
-def test_glob_matching_nothing(repo: Path) -> None:
-    write_config(repo, path="data/*.parquet")
-    with pytest.raises(
-        UsageError, match=r"dataset 'digits': no file matches data/\*\.parquet"
-    ) as caught:
-        run(repo)
-    assert caught.value.hint == "[tool.mlci.data.digits] path, declared at pyproject.toml:1"
-
-
-def test_glob_over_several_files_is_one_table(repo: Path) -> None:
-    lines = (repo / "data" / "digits.csv").read_text().splitlines(keepends=True)
-    (repo / "data" / "digits.csv").unlink()
-    (repo / "data" / "part-1.csv").write_text("".join(lines[:1001]))
-    (repo / "data" / "part-2.csv").write_text("".join([lines[0], *lines[1001:]]))
-    write_config(repo, path="data/part-*.csv")
-    edit = repo / "data" / "part-2.csv"
-    edit.write_text(edit.read_text().replace("\n0,0,", "\n0,99,", 1))  # row 1 of part 2: pixel_1
-    result = run(repo)
-    check = only_failure(result)
-    assert (check.name, check.target) == ("expect_column_values_to_be_between", "pixel_1")
-    assert check.details["rows"] == ["data/part-2.csv row 1"]
-    assert result.extra["datasets"]["digits"]["files"] == ["data/part-1.csv", "data/part-2.csv"]
-    assert result.extra["datasets"]["digits"]["rows"] == 1797
-
-
-def test_two_datasets_sharing_a_suite_and_selection_by_name(repo: Path) -> None:
-    copy = repo / "data" / "copy.csv"
-    copy.write_text((repo / "data" / "digits.csv").read_text().replace("\n0,0,", "\n0,17,", 1))
-    with (repo / "pyproject.toml").open("a") as handle:
-        handle.write('\n[tool.mlci.data.copy]\npath = "data/copy.csv"\nsuite = "digits"\n')
-    both = run(repo)
-    assert len(both.checks) == 2 * 208
-    assert {(c.group, c.name, c.target) for c in both.checks if c.failed} == {
-        ("copy", "expect_column_values_to_be_between", "pixel_1")
-    }
-    assert set(both.extra["profiles"]) == {"copy", "digits"}
-    only = run(repo, names=["digits"])
-    assert only.success and {c.group for c in only.checks} == {"digits"}
-
-
-def test_parquet_and_other_delimiters(repo: Path) -> None:
-    import pandas as pd  # type: ignore[import-untyped]
-
-    frame = pd.read_csv(repo / "data" / "digits.csv")
-    frame.to_parquet(repo / "data" / "digits.parquet")
-    write_config(repo, path="data/digits.parquet", format="parquet")
-    assert run(repo).success
-    (repo / "data" / "digits.parquet").write_bytes(b"PAR1 but cut short")
-    with pytest.raises(UsageError, match=r"data/digits\.parquet: cannot read as Parquet"):
-        run(repo)
-
-    frame.to_csv(repo / "data" / "digits.tsv", sep="\t", index=False)
-    write_config(repo, path="data/digits.tsv", delimiter="\\t")
-    assert run(repo).success
-
-
-def test_spark_without_pyspark_is_a_service_error(
-    repo: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    write_config(repo, engine="spark")
-    monkeypatch.setitem(sys.modules, "pyspark", None)  # import pyspark raises ImportError
-    monkeypatch.setitem(sys.modules, "pyspark.sql", None)
-    with pytest.raises(ServiceError, match=r"pip install 'mlci\[spark\]'") as caught:
-        run(repo)
-    assert caught.value.exit_code == 3
-
-
-# ---------------------------------------------------------------- profile diff against a base revision
-
-
-def dvc(repo: Path, *args: str) -> None:
-    sh(str(BIN / "dvc"), *args, cwd=repo)
-
-
-def track_with_dvc(repo: Path, remote: Path | None = None) -> str:
-    """Put data/ under DVC: the base commit has the clean data, the next one a drifted copy.
-
-    Returns the base commit.
-    """
-    git(repo, "rm", "-r", "-q", "--cached", "data")
-    dvc(repo, "init", "-q")
-    if remote is not None:
-        dvc(repo, "remote", "add", "-q", "-d", "store", str(remote))
-    dvc(repo, "add", "-q", "data")
-    base = commit_all(repo, "data under DVC")
-
-    def shift_pixel_10(table: list[list[str]]) -> list[list[str]]:
-        column = table[0].index("pixel_10")
-        for row in table[1 : len(table) // 2]:
-            row[column] = str(min(16, int(row[column]) + 6))
-        return table
-
-    edit_rows(repo, shift_pixel_10)
-    dvc(repo, "add", "-q", "data")
-    commit_all(repo, "brighter pixel_10")
-    return base
-
-
-@pytest.fixture
-def versioned(repo: Path) -> tuple[Path, str]:
-    return repo, track_with_dvc(repo)
-
-
-def test_profile_diff_against_the_base_revision_from_the_dvc_cache(
-    versioned: tuple[Path, str],
-) -> None:
-    repo, base = versioned
-    result = run(repo, base_sha=base)
-    assert result.success  # drift is information, not a failure
-    profile = result.extra["profiles"]["digits"]
-    assert profile["rows"] == [1797, 1797]
-    assert (
-        profile["base"]["columns"]["pixel_10"]["mean"]
-        < profile["head"]["columns"]["pixel_10"]["mean"]
-    )
-    psi = profile["psi"]
-    assert set(psi) == {*PIXELS, "label"}
-    assert psi["pixel_10"] > 0.1
-    assert all(abs(value) < 1e-9 for column, value in psi.items() if column != "pixel_10")
-    assert profile["delta"]["pixel_10"]["mean"] > 0
-    assert profile["delta"]["label"] == {"null_share": 0, "mean": 0, "std": 0}
-
-
-def test_profile_base_is_fetched_from_the_remote_when_not_cached(
-    repo: Path, tmp_path: Path
-) -> None:
-    base = track_with_dvc(repo, remote=tmp_path / "remote")
-    dvc(repo, "push", "-q", "--all-commits")
-    shutil.rmtree(repo / ".dvc" / "cache")
-    result = run(repo, base_sha=base)
-    profile = result.extra["profiles"]["digits"]
-    assert profile["base"] is not None, profile.get("note")
-    assert profile["psi"]["pixel_10"] > 0.1
-
-
-def test_profile_base_missing_everywhere_is_a_note(versioned: tuple[Path, str]) -> None:
-    repo, base = versioned
-    shutil.rmtree(repo / ".dvc" / "cache")  # no remote configured, the embedded one is empty
-    result = run(repo, base_sha=base)
-    assert result.success
-    profile = result.extra["profiles"]["digits"]
-    assert profile["base"] is None and profile["psi"] == {}
-    assert "not in the local DVC cache" in profile["note"]
-
-
-def test_psi_of_a_continuous_column_uses_base_quantiles() -> None:
-    import numpy as np
-    import pandas as pd  # type: ignore[import-untyped]
-
-    rng = np.random.default_rng(0)
-    base = pd.Series(rng.normal(0, 1, 5000))
-    assert data.psi(base, pd.Series(rng.normal(0, 1, 5000))) < 0.01
-    assert data.psi(base, pd.Series(rng.normal(1, 1, 5000))) > 0.5
-    with_nulls = pd.Series([*rng.normal(0, 1, 4000), *[None] * 1000], dtype=float)
-    assert data.psi(base, with_nulls) > 0.5  # a fifth of the rows became null
 
 
 # ---------------------------------------------------------------- spark
