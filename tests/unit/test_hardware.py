@@ -86,16 +86,29 @@ def fake(
 QUERY = hardware.QUERY_GPU[1]
 
 
-def test_parse_query_gpu_one() -> None:
-    (gpu,) = parse_query_gpu(H100_QUERY, "12.4")
-    assert gpu == Gpu(
-        index=0,
-        name="NVIDIA H100 80GB HBM3",
-        memory_mib=81559,
-        driver="550.54.15",
-        cuda="12.4",
-        uuid="GPU-5f3c0a9e-2b1d-4c7e-9a35-0e1f2a3b4c5d",
-    )
+H100 = Gpu(
+    index=0,
+    name="NVIDIA H100 80GB HBM3",
+    memory_mib=81559,
+    driver="550.54.15",
+    cuda="12.4",
+    uuid="GPU-5f3c0a9e-2b1d-4c7e-9a35-0e1f2a3b4c5d",
+)
+H200 = Gpu(
+    index=0,
+    name="NVIDIA H200",
+    memory_mib=143771,
+    driver="580.159.04",
+    cuda="13.0",
+    uuid="GPU-892ab65f-970f-84fa-2bc5-f46331c585a2",
+)
+# one GPU: what nvidia-smi answered, and what mlci reads from it
+ONE_GPU = [(H100_QUERY, H100_BANNER, H100), (H200_QUERY, H200_BANNER, H200)]
+
+
+@pytest.mark.parametrize(("query", "banner", "gpu"), ONE_GPU, ids=["H100", "H200"])
+def test_parse_query_gpu_one(query: str, banner: str, gpu: Gpu) -> None:
+    assert parse_query_gpu(query, parse_cuda_version(banner)) == (gpu,)
 
 
 def test_parse_query_gpu_several_and_blank_lines() -> None:
@@ -121,38 +134,22 @@ def test_parse_query_gpu_ignores_garbage() -> None:
 
 def test_parse_cuda_version() -> None:
     assert parse_cuda_version(H100_BANNER) == "12.4"
+    assert parse_cuda_version(H200_BANNER) == "13.0"
     assert parse_cuda_version(MULTI_BANNER) == "12.2"
     assert parse_cuda_version("| CUDA Version: N/A |") is None
     assert parse_cuda_version("") is None
 
 
-def test_detect_one_gpu() -> None:
-    run, calls = fake({QUERY: (0, H100_QUERY, ""), "": (0, H100_BANNER, "")})
+@pytest.mark.parametrize(("query", "banner", "gpu"), ONE_GPU, ids=["H100", "H200"])
+def test_detect_one_gpu(query: str, banner: str, gpu: Gpu) -> None:
+    run, calls = fake({QUERY: (0, query, ""), "": (0, banner, "")})
     runner = detect(run)
     assert has_gpu(runner)
     assert runner.gpu_error is None
-    assert runner.gpus == parse_query_gpu(H100_QUERY, "12.4")
+    assert runner.gpus == (gpu,)
     assert [c for c in calls if c[0] == "nvidia-smi"] == [hardware.QUERY_GPU, ["nvidia-smi"]]
     assert runner.summary().endswith(
-        ", 1\u00d7 NVIDIA H100 80GB HBM3 (81559 MiB, driver 550.54.15, CUDA 12.4)"
-    )
-
-
-def test_detect_h200_as_recorded() -> None:
-    run, _ = fake({QUERY: (0, H200_QUERY, ""), "": (0, H200_BANNER, "")})
-    runner = detect(run)
-    assert runner.gpus == (
-        Gpu(
-            index=0,
-            name="NVIDIA H200",
-            memory_mib=143771,
-            driver="580.159.04",
-            cuda="13.0",
-            uuid="GPU-892ab65f-970f-84fa-2bc5-f46331c585a2",
-        ),
-    )
-    assert runner.summary().endswith(
-        ", 1\u00d7 NVIDIA H200 (143771 MiB, driver 580.159.04, CUDA 13.0)"
+        f", 1\u00d7 {gpu.name} ({gpu.memory_mib} MiB, driver {gpu.driver}, CUDA {gpu.cuda})"
     )
 
 
