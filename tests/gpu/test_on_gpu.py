@@ -100,13 +100,10 @@ def train_on(prepared: Path, folder: Path, **params: Any) -> Path:
     values = yaml.safe_load((folder / "params.yaml").read_text(encoding="utf-8"))
     values["train"].update({"backend": "torch", "epochs": 5, **params})
     (folder / "params.yaml").write_text(yaml.safe_dump(values), encoding="utf-8")
-    cwd = Path.cwd()
-    os.chdir(folder)
-    try:
+    with pytest.MonkeyPatch.context() as mp:
+        mp.chdir(folder)
         assert train.main([]) == 0
         assert evaluate.main([]) == 0
-    finally:
-        os.chdir(cwd)
     return folder
 
 

@@ -1,9 +1,9 @@
-"""One DVC remote client per repository for a whole `mlci run` (mlci.dvc.remoteonce).
+"""One filesystem per DVC remote configuration for a whole `mlci run` (mlci.dvc.remoteonce).
 
 DVC builds its remote afresh for every stage it restores from the run-cache; for S3
 that is a new botocore client each time, most of a restore's time. Real git clones and
-real DVC against a local-folder remote; the remotes DVC builds are counted where it
-builds them.
+real DVC against a local-folder remote; the remotes DVC builds are kept where it builds
+them, and their filesystems compared.
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ def remotes_built(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
     return built
 
 
-def test_a_run_restoring_every_stage_from_the_run_cache_builds_its_remote_once(
+def test_a_run_restoring_every_stage_from_the_run_cache_shares_one_filesystem(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     origin, _remote = origin_with_lock(tmp_path)
