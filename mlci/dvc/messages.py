@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-__all__ = ["dvc_message", "first_line"]
+import socket
+
+__all__ = ["dvc_message", "first_line", "unreachable"]
 
 
 def first_line(exc: BaseException) -> str:
@@ -16,3 +18,16 @@ def dvc_message(exc: BaseException) -> str:
     cause says which key."""
     cause = f": {first_line(exc.__cause__)}" if exc.__cause__ else ""
     return f"{first_line(exc)}{cause}"
+
+
+def unreachable(exc: BaseException) -> bool:
+    """Whether a network failure lies under a DVC error: a host that does not resolve, a
+    refused or timed-out connection (an import's source repository, a remote)."""
+    seen: set[int] = set()
+    found: BaseException | None = exc
+    while found is not None and id(found) not in seen:
+        if isinstance(found, ConnectionError | TimeoutError | socket.gaierror):
+            return True
+        seen.add(id(found))
+        found = found.__cause__ or found.__context__
+    return False

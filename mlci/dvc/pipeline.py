@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from mlci import interrupts
 from mlci.dvc.cachewatch import CacheWatch
 from mlci.dvc.capture import capture_output, dvc_logs
-from mlci.dvc.messages import dvc_message, first_line
+from mlci.dvc.messages import dvc_message, first_line, unreachable
 from mlci.dvc.remoteonce import remote_once
 from mlci.dvc.remotes import check_remote
 from mlci.dvc.repo import Remote, describe_remote, open_repo
@@ -305,7 +305,10 @@ def _failure(exc: Exception, failure: dict[str, Any]) -> MlciError:
         return cause
     if isinstance(cause, StageCmdFailedError):
         return StageFailed(failure["stage"], str(cause), "\n".join(failure["tail"]))
-    return UsageError(f"stage '{failure['stage']}': {first_line(cause)}")
+    message = f"stage '{failure['stage']}': {dvc_message(cause)}"
+    if unreachable(cause):  # an import's source repository or a remote did not answer
+        return ServiceError(message)
+    return UsageError(message)
 
 
 def _status(ret: Any, *, unchanged: bool, messages: list[str]) -> StageStatus:

@@ -13,7 +13,7 @@ from click.testing import CliRunner
 from mlci import api, hardware, reproduce
 from mlci.cli import cli
 from mlci.errors import ServiceError, StageFailed, UsageError
-from tests.conftest import BIN, commit_all, git, make_tiny_project, set_param, sh
+from tests.conftest import BIN, commit_all, free_port, git, make_tiny_project, set_param, sh
 
 
 def statuses(result: reproduce.RunResult) -> dict[str, str]:
@@ -238,3 +238,43 @@ def test_cli_as_a_real_process(tiny: Path) -> None:
     assert "0 ran, 0 from run-cache, 2 unchanged" in again.stdout
     # lines wrap at COLUMNS where it is set (readline sets it in some environments)
     assert "(unchanged since the last run)" in " ".join(again.stdout.split())
+
+
+# a frozen `dvc import`, as DVC writes it (iterative/example-get-started's data/data.xml.dvc)
+IMPORT_DVC = """\
+md5: f5ea021eddd7b1df6de80b904cba1da6
+frozen: true
+deps:
+- path: get-started/data.xml
+  repo:
+    url: {url}
+    rev_lock: f59388cd04276e75d70b2136597aaa27e7937cc3
+outs:
+- md5: 7b07aa486ca5e005c6b756d7b98ff0cc
+  size: 94988
+  hash: md5
+  path: data.xml
+"""
+
+
+def test_an_import_whose_source_does_not_answer_exits_3_naming_it(tiny: Path) -> None:
+    # the file is not the one imported, so DVC asks the source repository to verify it
+    url = f"http://127.0.0.1:{free_port()}/dataset-registry"  # nothing listens there
+    (tiny / "data.xml").write_text("<posts/>\n")
+    (tiny / "data.xml.dvc").write_text(IMPORT_DVC.format(url=url))
+    sh(str(BIN / "dvc"), "stage", "add", "-q", "-n", "count", "-d", "data.xml", "-o", "count.txt",
+       "wc -c data.xml > count.txt", cwd=tiny)  # fmt: skip
+    commit_all(tiny, "an import, and a stage that reads it")
+    done = subprocess.run(
+        [str(BIN / "mlci"), "run", "--no-pull", "--no-push", "--no-tracking"],
+        cwd=tiny,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=300,
+    )
+    assert done.returncode == 3, done.stderr
+    error = done.stderr.strip().splitlines()[-1]
+    assert error.startswith("error: stage 'data.xml.dvc': "), error
+    assert f"Failed to clone repo '{url}'" in error, error
+    assert "Traceback" not in done.stderr
