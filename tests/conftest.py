@@ -76,6 +76,16 @@ def commit_all(cwd: Path, message: str) -> str:
     return git(cwd, "rev-parse", "HEAD")
 
 
+def git_repo(path: Path, files: dict[str, str], message: str = "first") -> Path:
+    """A new git repository on `main` with `files` (name -> text) in its first commit."""
+    path.mkdir(parents=True)
+    git(path, "init", "-q", "-b", "main")
+    for name, text in files.items():
+        (path / name).write_text(text)
+    commit_all(path, message)
+    return path
+
+
 def loaded_after(imports: str, modules: set[str]) -> list[str]:
     """Which of `modules` a fresh interpreter has loaded after `import {imports}`."""
     code = f"import sys, {imports}; print(sorted({sorted(modules)!r} & sys.modules.keys()))"

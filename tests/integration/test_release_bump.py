@@ -8,7 +8,7 @@ import pytest
 
 from mlci import api
 from mlci.release import auto
-from tests.conftest import commit_all, git
+from tests.conftest import commit_all, git, git_repo
 from tests.github_standin import GitHubStandin
 from tests.integration.release_helpers import REPO, TOKEN, merged_pull
 from tests.integration.release_helpers import github_env as github_env_fixture  # noqa: F401
@@ -19,12 +19,7 @@ pytestmark = pytest.mark.xdist_group("release")
 
 @pytest.fixture
 def bump_repo(tmp_path: Path) -> Path:
-    repo = tmp_path / "bump"
-    repo.mkdir()
-    git(repo, "init", "-q", "-b", "main")
-    (repo / "pyproject.toml").write_text("[tool.mlci]\n")
-    commit_all(repo, "first")
-    return repo
+    return git_repo(tmp_path / "bump", {"pyproject.toml": "[tool.mlci]\n"})
 
 
 @pytest.mark.parametrize(

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import BIN, commit_all, copy_reference_project, git, sh
+from tests.conftest import BIN, commit_all, copy_reference_project, git, git_repo, sh
 
 MLCI = BIN / "mlci"
 ERROR_PREFIXES = ("error:", "Error:")
@@ -100,11 +100,7 @@ def fresh(tmp_path: Path) -> Path:
 @pytest.fixture
 def tagged(tmp_path: Path) -> Path:
     """(c) a GTO registry: two versions of `model` (v1.0.0 in prod), one of `other`."""
-    repo = tmp_path / "tagged"
-    repo.mkdir()
-    git(repo, "init", "-q", "-b", "main")
-    (repo / "model.txt").write_text("one\n")
-    commit_all(repo, "one")
+    repo = git_repo(tmp_path / "tagged", {"model.txt": "one\n"}, "one")
     _tag(repo, "model@v1.0.0")
     _tag(repo, "model#staging#1")
     _tag(repo, "model#prod#2")
