@@ -22,6 +22,7 @@ from mlci.cli import (
     validate,
 )
 from mlci.cli.failures import closed_pipe
+from mlci.cli.fastexit import arm
 
 __all__ = ["cli", "main"]
 
@@ -68,12 +69,17 @@ def main() -> None:
     try:
         cli(prog_name="mlci")
     except SystemExit as exc:
-        # click met the closed pipe itself (--help, usage errors): it exits 1 with stdout wrapped
-        if type(sys.stdout).__name__ == "_PacifyFlushWrapper":
-            closed_pipe()
-        # output still buffered when click exits: a closed pipe shows here, not inside a command
+        code = exc.code
         try:
-            sys.stdout.flush()
-        except BrokenPipeError:
-            closed_pipe()
-        raise exc from None
+            # click met the closed pipe itself (--help, usage errors): it exits 1, stdout wrapped
+            if type(sys.stdout).__name__ == "_PacifyFlushWrapper":
+                closed_pipe()
+            # output still buffered when click exits: a closed pipe shows here, not in a command
+            try:
+                sys.stdout.flush()
+            except BrokenPipeError:
+                closed_pipe()
+        except SystemExit as closed:
+            code = closed.code
+        # the atexit handlers run, then the process ends with this code (mlci/cli/fastexit.py)
+        sys.exit(arm(code))
