@@ -58,9 +58,18 @@ def _lock_digest(project: workspace.Project, params: dict[str, Any]) -> str | No
     return digest.hexdigest()
 
 
-def read_metrics(project: workspace.Project, progress: Progress | None = None) -> dict[str, Any]:
+def read_metrics(
+    project: workspace.Project,
+    progress: Progress | None = None,
+    *,
+    within: tuple[str, ...] | None = None,
+) -> dict[str, Any]:
     """The workspace's metrics as DVC knows them (every dvc.yaml, DVCLive's included),
-    flattened with dots; `file:key` when there are several files."""
+    flattened with dots; `file:key` when there are several files.
+
+    `within`: the outputs of the stages a targeted run reproduced; a metrics file outside
+    them that is not in the workspace is another stage's, not worth a warning.
+    """
     try:
         snap = snapshot.take(project.root, snapshot.WORKSPACE, None)
     except MlciError as exc:  # the stages ran: what could not be read is a warning, not a stop
@@ -74,8 +83,13 @@ def read_metrics(project: workspace.Project, progress: Progress | None = None) -
         values.update({f"{prefix}{k}": v for k, v in flat.items()})
     if progress:
         for relpath, why in snap.unavailable.items():
-            progress.warning(f"{relpath}: {why}")
+            if within is None or any(_under(relpath, out) for out in within):
+                progress.warning(f"{relpath}: {why}")
     return values
+
+
+def _under(relpath: str, out: str) -> bool:
+    return relpath == out or relpath.startswith(out.rstrip("/") + "/")
 
 
 def read_params(project: workspace.Project) -> dict[str, Any]:
@@ -173,6 +187,25 @@ def _check_runner(cfg: config.Config) -> hardware.Runner:
     return runner
 
 
+def _pull(
+    pipeline: dvc.Pipeline,
+    remote: dvc.Remote,
+    cfg: config.Config,
+    targets: tuple[str, ...],
+    record: run_record.RunRecord,
+    progress: Progress,
+) -> None:
+    with interrupts.where(f"while pulling from DVC remote '{remote.name}'"):
+        progress.step(f"pulling from DVC remote '{remote.name}' ({remote.url})")
+        pulled = pipeline.pull(run_cache=cfg.dvc.run_cache, targets=targets)
+    record.remote = {**(record.remote or {}), "pulled": pulled.fetched, "missing": pulled.missing}
+    if pulled.missing:
+        progress.warning(
+            f"{pulled.missing} objects are not in remote '{remote.name}' yet: "
+            "the stages that need them will run"
+        )
+
+
 def run(
     path: Path | None = None,
     *,
@@ -230,19 +263,7 @@ def run(
         if remote:  # one DVC repository checks the remote, pulls and reproduces
             pipeline.check_remote()
         if remote and pull:
-            with interrupts.where(f"while pulling from DVC remote '{remote.name}'"):
-                progress.step(f"pulling from DVC remote '{remote.name}' ({remote.url})")
-                pulled = pipeline.pull(run_cache=cfg.dvc.run_cache)
-            record.remote = {
-                **(record.remote or {}),
-                "pulled": pulled.fetched,
-                "missing": pulled.missing,
-            }
-            if pulled.missing:
-                progress.warning(
-                    f"{pulled.missing} objects are not in remote '{remote.name}' yet: "
-                    "the stages that need them will run"
-                )
+            _pull(pipeline, remote, cfg, targets, record, progress)
         try:
             stages = pipeline.repro(
                 targets,
@@ -260,7 +281,8 @@ def run(
             run_record.write(cfg.state_path, record)
             raise
         record.stages = [run_record.StageRecord(s.name, s.status, s.seconds) for s in stages]
-        record.metrics = read_metrics(project, progress)
+        outs = tuple(out for stage in stages for out in stage.outs)
+        record.metrics = read_metrics(project, progress, within=outs if targets else None)
         record.lock_digest = _lock_digest(project, params)
         if remote and push:
             with interrupts.where(f"while pushing to DVC remote '{remote.name}'"):

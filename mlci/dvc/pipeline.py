@@ -45,6 +45,7 @@ class StageRun:
     name: str
     status: StageStatus
     seconds: float = 0.0
+    outs: tuple[str, ...] = ()  # its outputs, relative to the repository root (POSIX)
 
 
 class Pipeline:
@@ -105,8 +106,12 @@ class Pipeline:
         assert self.remote is not None  # noqa: S101 (callers check)
         return describe_remote(self.remote)
 
-    def pull(self, *, run_cache: bool) -> PullResult:
+    def pull(self, *, run_cache: bool, targets: tuple[str, ...] = ()) -> PullResult:
         """Fetch the outputs dvc.lock names into the local cache; the workspace is not touched.
+
+        With `targets` (`mlci run train@a`), only theirs and those of the stages they
+        depend on, as `dvc fetch --with-deps` does: a branch of a fanned-out pipeline does
+        not download the other branches' outputs.
 
         `repro` then checks out what unchanged stages need (`pull=True`), so a file
         in the workspace is never overwritten or removed by the pull. The run-cache
@@ -121,7 +126,12 @@ class Pipeline:
         self._cache = CacheWatch(Path(self.repo.cache.legacy.path))
         with dvc_logs():
             try:
-                fetched = self.repo.fetch(remote=self.remote.name, run_cache=False)
+                fetched = self.repo.fetch(
+                    list(targets) or None,
+                    with_deps=bool(targets),
+                    remote=self.remote.name,
+                    run_cache=False,
+                )
                 result = PullResult(fetched=int(fetched), missing=0)
             except DownloadError as exc:
                 result = PullResult(fetched=0, missing=int(exc.amount))
@@ -237,7 +247,7 @@ class Pipeline:
                 # DVC took the entry's outputs from the remote (`repro --pull`), or had them
                 self._cache.from_remote(cache_before)
             seconds = round(time.monotonic() - started, 3)
-            run = StageRun(name=shown, status=status, seconds=seconds)
+            run = StageRun(shown, status, seconds, _outs(stage, self.root))
             stages.append(run)
             if on_stage:
                 on_stage(run)
@@ -292,6 +302,14 @@ class Pipeline:
         except CheckoutError:
             return False
         return True
+
+
+def _outs(stage: Any, root: Path) -> tuple[str, ...]:
+    outs = []
+    for out in stage.outs:
+        with contextlib.suppress(ValueError):  # an output outside the repository
+            outs.append(Path(out.fs_path).resolve().relative_to(root.resolve()).as_posix())
+    return tuple(outs)
 
 
 def _failure(exc: Exception, failure: dict[str, Any]) -> MlciError:
