@@ -213,7 +213,7 @@ def _repetitions(args: argparse.Namespace, only: bool) -> str:
         "validate_only": f"{args.validate} validate",
         "footprint_only": "1 install per job",
         "restore_only": f"{args.slow} S3 restore",
-        "fanout_only": "1 workflow run each way",
+        "fanout_only": "3 workflow runs each way, alternating",
     }
     for flag, reps in alone.items():
         if getattr(args, flag):
