@@ -14,7 +14,7 @@ from __future__ import annotations
 import itertools
 import posixpath
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -226,9 +226,15 @@ def _outputs(
 
 
 def _pipelines(
-    tree: Files, listing: list[str], parse: Parse
+    tree: Files, listing: list[str], parse: Parse, known: Mapping[str, frozenset[str]]
 ) -> Iterator[tuple[list[LockStage], list[DataVersion]]]:
-    """Per dvc.yaml: the stages of its dvc.lock and the outputs of its stages."""
+    """Per dvc.yaml: the stages of its dvc.lock and the outputs of its stages.
+
+    `known`: the stage names of each dvc.yaml as DVC resolves them (mlci.dvcproject). DVC
+    ignores a dvc.lock entry whose stage dvc.yaml no longer has (a renamed `foreach` item,
+    a removed stage): so does this. Without the names (a dvc.yaml that did not resolve),
+    every entry counts, as before.
+    """
     for yaml_path in _named(listing, "dvc.yaml"):
         raw = tree.read(yaml_path)
         if raw is None:
@@ -241,13 +247,19 @@ def _pipelines(
         locked = lock.get("stages") if isinstance(lock, dict) else None
         entries = {str(k): v for k, v in (locked or {}).items() if isinstance(v, dict)}
         declared = document.get("stages") if isinstance(document, dict) else None
+        names = known.get(yaml_path)
+        if names is not None:
+            entries = {k: v for k, v in entries.items() if k in names}
+            defs = {k: v for k, v in defs.items() if k in names}
         stages, outputs = [], []
         for name, entry in entries.items():
             definition = defs.get(name, _StageDef("", (), None))
             address = name if not folder else f"{folder}/dvc.yaml:{name}"
             stages.append(LockStage(address, entry, folder, join(folder, definition.wdir)))
-            if name not in defs and isinstance(declared, dict) and name.split("@")[0] in declared:
-                # a generated stage named in a way not foreseen here: trust its lock entry
+            generated = isinstance(declared, dict) and name.split("@")[0] in declared
+            if name not in defs and (names is not None or generated):
+                # a stage DVC has that the light reading above does not foresee (a template
+                # it cannot resolve): its outputs as its lock entry has them
                 outputs += _outputs(folder, name, definition, entry)
         for name, definition in defs.items():
             outputs += _outputs(folder, name, definition, entries.get(name, {}))
@@ -285,12 +297,15 @@ def _dvc_files(tree: Files, listing: list[str], parse: Parse) -> Iterator[DataVe
                 yield version(join(folder, str(out["path"])), entry, relpath)
 
 
-def read(tree: Files, parse: Parse) -> tuple[list[LockStage], list[DataVersion]]:
-    """The lock stages and the outputs (of .dvc files and of every dvc.lock) of a revision."""
+def read(
+    tree: Files, parse: Parse, known: Mapping[str, frozenset[str]] | None = None
+) -> tuple[list[LockStage], list[DataVersion]]:
+    """The lock stages and the outputs (of .dvc files and of every dvc.lock) of a revision;
+    `known`: each dvc.yaml's stage names as DVC resolves them (see `_pipelines`)."""
     stages: list[LockStage] = []
     outputs: list[DataVersion] = []
     listing = tree.files("")  # one listing of the revision (a working tree is walked once)
-    for lock_stages, outs in _pipelines(tree, listing, parse):
+    for lock_stages, outs in _pipelines(tree, listing, parse, known or {}):
         stages.extend(lock_stages)
         outputs.extend(outs)
     outputs.extend(_dvc_files(tree, listing, parse))

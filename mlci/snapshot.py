@@ -133,13 +133,15 @@ def _shaped(where: str, kind: str) -> Iterator[None]:
         raise UsageError(f"{where}: not a {kind} as DVC writes one") from None
 
 
-def _read_data(tree: Tree, snap: Snapshot) -> None:
-    """Stages of every dvc.lock, and the outputs of those and of the .dvc files."""
+def _read_data(tree: Tree, snap: Snapshot, project: dvcproject.DvcProject) -> None:
+    """Stages of every dvc.lock that its dvc.yaml still has (DVC ignores the others), and
+    the outputs of those and of the .dvc files."""
 
     def parse(raw: bytes, name: str) -> Any:
         return _parse(raw, f"{name} at {snap.rev}")
 
-    stages, outputs = data_versions.read(tree, parse)
+    known = {p.path: frozenset(s.name for s in p.stages) for p in project.pipelines}
+    stages, outputs = data_versions.read(tree, parse, known)
     for stage in stages:
         lock = stage.lock
 
@@ -178,7 +180,7 @@ def take(root: Path, rev: str, sha: str | None, *, extra: tuple[str, ...] = ()) 
     snap.problems = [_problem_line(p, rev) for p in project.problems]
     try:
         with _shaped(f"dvc.lock or a .dvc file at {rev}", "DVC file"):
-            _read_data(tree, snap)
+            _read_data(tree, snap, project)
     except UsageError as exc:
         # a dvc.lock or .dvc file that does not parse; a bad dvc.yaml is named above already
         if not project.problems:

@@ -71,6 +71,11 @@ class Project:
     def mlci_data(self, a: str, b: str | None) -> list[dict[str, Any]]:
         """The data rows of `mlci report --base A [--head B] --format json`, run as a user runs
         it (without B: the workspace)."""
+        rows: list[dict[str, Any]] = self.mlci_report(a, b)["data"]
+        return rows
+
+    def mlci_report(self, a: str, b: str | None) -> dict[str, Any]:
+        """`mlci report --base A [--head B] --format json`, the whole document."""
         env = {**os.environ, "PYTHONPATH": str(ROOT)}
         head = b or "workspace"
         done = subprocess.run(
@@ -93,8 +98,8 @@ class Project:
             check=False,
         )
         assert done.returncode == 0, done.stderr
-        rows: list[dict[str, Any]] = json.loads(done.stdout)["data"]
-        return rows
+        document: dict[str, Any] = json.loads(done.stdout)
+        return document
 
 
 def normalize(document: dict[str, Any]) -> Diff:
@@ -324,6 +329,27 @@ stages:
     p.commit("B")
 
 
+def stale_lock(p: Project) -> None:
+    """A `foreach` item renamed and a stage deleted from dvc.yaml: their dvc.lock entries stay
+    (DVC rewrites only the entries of the stages it runs) and DVC ignores them."""
+    stages = """\
+stages:
+  each:
+    foreach: [x, ITEM]
+    do:
+      cmd: echo ${item} > ${item}.txt
+      outs:
+      - ${item}.txt
+"""
+    p.write("dvc.yaml", stages.replace("ITEM", "y") + "  gone:\n    cmd: echo g > gone.txt\n"
+            "    outs: [gone.txt]\n")  # fmt: skip
+    p.dvc("repro", "-q")
+    p.commit("A")
+    p.write("dvc.yaml", stages.replace("ITEM", "z"))
+    p.dvc("repro", "-q")
+    p.commit("B")
+
+
 LAYOUTS: dict[str, Callable[[Project], None]] = {
     "dvc-only": dvc_only,
     "moved": moved,
@@ -332,6 +358,7 @@ LAYOUTS: dict[str, Callable[[Project], None]] = {
     "monorepo": monorepo,
     "manifest-missing": manifest_missing,
     "unrun": unrun,
+    "stale-lock": stale_lock,
 }
 
 

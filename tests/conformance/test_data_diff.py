@@ -15,6 +15,7 @@ from tests.conformance.data_layouts import (
     as_dvc_diff,
     import_source,
     imports,
+    stale_lock,
     workspace_head,
 )
 
@@ -84,3 +85,14 @@ def test_the_workspace_as_head_agrees_with_dvc_diff_of_one_revision(tmp_path: Pa
     workspace_head(project)
     # `dvc diff A` hashes the workspace; with the data recorded (`dvc add`) both agree
     _agree(project, "A", None)
+
+
+def test_lock_entries_of_stages_dvc_yaml_no_longer_has_are_no_stages(tmp_path: Path) -> None:
+    project = Project(tmp_path / "stale")
+    stale_lock(project)
+    lock = (project.path / "dvc.lock").read_text(encoding="utf-8")
+    assert "each@y:" in lock and "gone:" in lock  # DVC left them there
+    stages = {row["name"]: row["status"] for row in project.mlci_report("A", "B")["stages"]}
+    # as `dvc status` and `dvc diff` see B: each@y and gone are gone, each@z is new
+    assert stages == {"each@x": "unchanged", "each@y": "deleted", "gone": "deleted",
+                      "each@z": "added"}  # fmt: skip
