@@ -3,9 +3,10 @@
 rich shrinks a table that is too wide by squeezing its widest columns, and cuts
 long words to `…`: the key text (a metric or check name) goes first. Here the
 widths are decided before rich draws: empty columns are dropped, the columns
-that can spare it (messages, details) give up their width first, key columns
-last, and every cell wraps, folding a word longer than its column, so no
-text is ever cut.
+that can spare it (messages, details) give up their width first, down to their
+longest word; then a key column wider than half the table folds down to half;
+then the others split words, key columns last; every cell wraps, folding a word
+longer than its column, so no text is ever cut.
 """
 
 from __future__ import annotations
@@ -104,6 +105,16 @@ def _plan(columns: Sequence[Col], rows: Sequence[Sequence[str | Text]], width: i
         budget,
     )
     whole = sum(widths) <= budget
+    # a key column far wider than the others (long stage names, deep paths) folds, down to
+    # half the width, before another column splits its words ("dele|ted")
+    widths = water_fill(
+        widths,
+        [
+            min(n, max(budget // 2, h)) if col.key else n
+            for n, h, col in zip(widths, headers, cols, strict=True)
+        ],
+        budget,
+    )
     widths = water_fill(
         widths,
         [

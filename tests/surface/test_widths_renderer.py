@@ -210,3 +210,25 @@ def test_layout_gives_width_from_the_columns_that_can_spare_it() -> None:
     assert too_wide(text, 70) == []
     assert layout.water_fill([30, 10, 50], [30, 4, 8], 60) == [30, 10, 20]
     assert layout.water_fill([30, 30], [4, 4], 40) == [20, 20]
+
+
+def test_a_very_long_key_folds_before_short_words_split() -> None:
+    # found on allenai/agent-baselines at 80 columns: 66-character stage names and paths
+    # kept whole, the status words split into "dele|ted" and "chan|ged"
+    from rich.console import Console
+
+    from mlci import layout
+
+    path = "dev_dvc_logs/debug_logs/task_sqa_solver_anthropic/claude-3-5-sonnet_rubric_eval.csv"
+    rows = [[path, "deleted", "8f2a11c0 1.2 MiB", "—"], [path[:-4], "modified", "?", "?"]]
+    columns = (layout.Col("path", key=True), layout.Col("status"), layout.Col("base"))
+    buffer = io.StringIO()
+    Console(file=buffer, width=80, no_color=True).print(
+        layout.table((*columns, layout.Col("head")), rows, width=80)
+    )
+    text = buffer.getvalue()
+    assert too_wide(text, 80) == []
+    for word in ("deleted", "modified", "status", "8f2a11c0"):
+        assert word in text  # whole, on one line
+    assert path not in text  # the long path is the one that folds
+    assert "".join(line.split("│")[0].strip() for line in text.splitlines()[2:4]) == path
