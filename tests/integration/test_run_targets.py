@@ -1,8 +1,9 @@
 """`mlci run TARGET...` on a fresh clone: it fetches what the targets need, as `dvc fetch
 --with-deps` does, and speaks only of their outputs.
 
-Real git clones and real DVC with a local-folder remote: a `prepare` stage and a two-item
-`foreach` train -> evaluate, the shape of a fanned-out pipeline's branch. DVC is the
+Real git clones and real DVC with a local-folder remote: tests/e2e/fanout_project.py's
+pipeline (a `prepare` stage and a four-item `foreach` train -> evaluate, its sleep off),
+whose branches are what a fanned-out workflow runs one per job. DVC is the
 oracle: the clone's cache after `mlci run train@a evaluate@a` holds what `dvc fetch
 train@a evaluate@a --with-deps` fetches into another clone, and not the other branch's.
 """
@@ -19,52 +20,7 @@ import pytest
 from mlci import api, reproduce, workspace
 from mlci.progress import Progress
 from tests.conftest import BIN, commit_all, git, git_repo, sh
-
-DVC_YAML = """\
-stages:
-  prepare:
-    cmd: python -c "import pathlib; pathlib.Path('prepared.txt').write_text('1 2 3')"
-    outs: [prepared.txt]
-  train:
-    foreach: [a, b]
-    do:
-      cmd: python train.py ${item}
-      deps: [train.py, prepared.txt]
-      outs:
-        - models/${item}.txt
-  evaluate:
-    foreach: [a, b]
-    do:
-      cmd: python evaluate.py ${item}
-      deps:
-        - evaluate.py
-        - models/${item}.txt
-      metrics:
-        - metrics/${item}.json
-"""
-
-FILES = {
-    "dvc.yaml": DVC_YAML,
-    "train.py": textwrap.dedent(
-        """\
-        import pathlib, sys
-        item = sys.argv[1]
-        total = sum(int(x) for x in open("prepared.txt").read().split())
-        pathlib.Path("models").mkdir(exist_ok=True)
-        pathlib.Path(f"models/{item}.txt").write_text(f"{total * (ord(item) - 96)}\\n")
-        """
-    ),
-    "evaluate.py": textwrap.dedent(
-        """\
-        import json, pathlib, sys
-        item = sys.argv[1]
-        pathlib.Path("metrics").mkdir(exist_ok=True)
-        weight = int(open(f"models/{item}.txt").read())
-        json.dump({"score": weight / 100}, open(f"metrics/{item}.json", "w"))
-        """
-    ),
-    ".gitignore": "/.mlci/\n",
-}
+from tests.e2e import fanout_project
 
 BRANCH = ("train@a", "evaluate@a")
 
@@ -83,12 +39,15 @@ def cache_files(repo: Path) -> set[str]:
 
 
 @pytest.fixture
-def origin(tmp_path: Path) -> Path:
+def origin(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """Every stage run once and pushed to a shared remote folder; dvc.lock committed."""
+    monkeypatch.setenv("SLEEP_S", "0")
     remote = tmp_path / "shared-remote"
-    repo = git_repo(tmp_path / "origin", FILES)
+    files = {name: textwrap.dedent(text) for name, text in fanout_project.FILES.items()}
+    files["dvc.yaml"] = fanout_project.DVC_YAML
+    files["pyproject.toml"] += f'\n[tool.mlci.dvc]\nembedded_remote = "{remote}"\n'
+    repo = git_repo(tmp_path / "origin", files)
     sh(str(BIN / "dvc"), "init", "-q", cwd=repo)
-    (repo / "pyproject.toml").write_text(f'[tool.mlci.dvc]\nembedded_remote = "{remote}"\n')
     api.run(repo, tracking_enabled=False)
     commit_all(repo, "dvc.lock of the first run")
     return repo
@@ -122,14 +81,14 @@ def test_a_targeted_run_fetches_what_dvc_fetch_with_deps_fetches(origin: Path) -
 
     # the whole pipeline, for the contrast: every output comes down
     whole = api.run(clone(origin, "whole"), tracking_enabled=False, push=False)
-    assert whole.record.remote is not None and whole.record.remote["pulled"] == 5
+    assert whole.record.remote is not None and whole.record.remote["pulled"] == 9
 
 
 def test_a_targeted_run_warns_only_of_its_own_metrics(origin: Path) -> None:
     branch = clone(origin, "branch")
     warned = Warnings()
     result = api.run(branch, targets=BRANCH, tracking_enabled=False, push=False, progress=warned)
-    assert result.record.metrics == {"score": 0.06}
+    assert result.record.metrics == {"score": 0.152542}
     assert [line for line in warned.lines if "metrics/" in line] == []
 
     # the other branch's metrics file is not here: a run of the whole pipeline would say so
