@@ -260,6 +260,7 @@ def run(
             "pushed": 0,
         }
     with dvc.Pipeline(root, remote) as pipeline:
+        pipeline.check_targets(targets)
         if remote:  # one DVC repository checks the remote, pulls and reproduces
             pipeline.check_remote()
         if remote and pull:

@@ -14,7 +14,7 @@ from typing import Any
 
 from mlci.errors import UsageError
 
-__all__ = ["Node", "full_graph", "stages_for"]
+__all__ = ["Node", "collect_targets", "full_graph", "stages_for"]
 
 
 @dataclass
@@ -40,7 +40,9 @@ def full_graph(repo: Any) -> dict[str, list[str]]:
     return {_name(s): sorted(_name(d) for d in graph.successors(s)) for s in graph.nodes}
 
 
-def _collect(repo: Any, targets: Sequence[str]) -> list[Any]:
+def collect_targets(repo: Any, targets: Sequence[str]) -> list[Any]:
+    """The stages `dvc repro TARGETS` starts from; a target DVC does not know is bad input
+    (exit 2), named, before any work."""
     from dvc.dvcfile import PROJECT_FILE
     from dvc.exceptions import DvcException
     from dvc.repo.reproduce import collect_stages
@@ -63,7 +65,7 @@ def stages_for(repo: Any, targets: Sequence[str] = ()) -> list[Node]:
     from dvc.repo.reproduce import get_active_graph, plan_repro
 
     graph = get_active_graph(repo.index.graph)
-    ordered = plan_repro(graph, _collect(repo, targets))
+    ordered = plan_repro(graph, collect_targets(repo, targets))
     position = {stage: i for i, stage in enumerate(ordered)}
     return [
         Node(

@@ -96,6 +96,14 @@ class Pipeline:
             self._patches.close()
             self._cwd.__exit__(None, None, None)
 
+    def check_targets(self, targets: tuple[str, ...]) -> None:
+        """Each target is one DVC knows (an unknown one: UsageError, exit 2), before the
+        fetch that `pull` limits to them."""
+        from mlci.dvc.graph import collect_targets
+
+        if targets:
+            collect_targets(self.repo, targets)
+
     def check_remote(self) -> None:
         """That the remote answers (an unreachable one: ServiceError, exit 3), with the
         repository `pull` and `repro` then use."""

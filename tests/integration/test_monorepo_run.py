@@ -143,7 +143,9 @@ def test_a_sub_folder_target_runs_that_pipeline_as_dvc_repro_does(tmp_path: Path
     assert not (repo / "b" / "dvc.lock").exists()
     # an output is no target for `dvc repro` (it looks for a stage `a/out.txt` in ./dvc.yaml)
     assert run_dvc(repo, "repro", "a/out.txt").returncode != 0
-    with pytest.raises(UsageError, match=r"dvc repro: 'dvc\.yaml' does not exist") as info:
+    with pytest.raises(
+        UsageError, match=r"unknown target 'a/out\.txt': 'dvc\.yaml' does not exist"
+    ) as info:
         api.run(repo, targets=("a/out.txt",), tracking_enabled=False)
     assert info.value.exit_code == 2
 

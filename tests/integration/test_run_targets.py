@@ -106,16 +106,31 @@ def test_a_targeted_run_warns_only_of_its_own_metrics(origin: Path) -> None:
     assert [line for line in own.lines if line.startswith("metrics/b.json:")] == []
 
 
-def test_the_command_line_of_a_branch(origin: Path) -> None:
-    branch = clone(origin, "branch")
-    done = subprocess.run(
-        [str(BIN / "mlci"), "run", "--no-tracking", "--no-push", *BRANCH],
-        cwd=branch,
+def _mlci_run(cwd: Path, *targets: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [str(BIN / "mlci"), "run", "--no-tracking", "--no-push", *targets],
+        cwd=cwd,
         capture_output=True,
         text=True,
         timeout=120,
         check=False,
     )
+
+
+def test_the_command_line_of_a_branch(origin: Path) -> None:
+    branch = clone(origin, "branch")
+    done = _mlci_run(branch, *BRANCH)
     assert done.returncode == 0, done.stderr
     assert "metrics/b.json" not in done.stderr
     assert "3 pulled" in done.stdout
+
+
+@pytest.mark.parametrize("target", ["train@e", "nosuch", "sub/dvc.yaml"])
+def test_an_unknown_target_is_bad_input_before_any_fetch(origin: Path, target: str) -> None:
+    # DVC's fetch refuses it too: that was reported as the remote failing (exit 3)
+    branch = clone(origin, "branch")
+    done = _mlci_run(branch, "train@a", target)
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.strip().splitlines()[-2].startswith(f"error: unknown target '{target}': ")
+    assert "Traceback" not in done.stderr
+    assert "pulling" not in done.stderr and not (branch / ".dvc" / "cache").exists()
