@@ -23,6 +23,7 @@ __all__ = [
 ]
 
 Status = Literal["added", "deleted", "modified", "unchanged"]
+Side = Literal["base", "head"]
 
 
 def same(a: Any, b: Any) -> bool:
@@ -48,10 +49,19 @@ class MetricChange:
     significant: bool | None = None
     interval: tuple[float, float] | None = None
     pipeline: str | None = None  # the dvc.yaml that declares the file
+    unread: Side | None = None  # the side whose file is recorded but not in the local cache
 
     @property
     def changed(self) -> bool:
-        return not same(self.base, self.head)
+        """Known to differ: a side that could not be read is unknown, not a change."""
+        return self.unread is None and not same(self.base, self.head)
+
+
+def _unread(file: str, base: Snapshot | None, head: Snapshot) -> Side | None:
+    """Which side recorded `file` without the local cache holding it (its values unknown)."""
+    if base is not None and file in base.unread:
+        return "base"
+    return "head" if file in head.unread else None
 
 
 def metrics(base: Snapshot | None, head: Snapshot) -> list[MetricChange]:
@@ -59,6 +69,7 @@ def metrics(base: Snapshot | None, head: Snapshot) -> list[MetricChange]:
     base_metrics = base.metrics if base else {}
     for file in list(dict.fromkeys([*head.metrics, *base_metrics])):
         old, new = base_metrics.get(file, {}), head.metrics.get(file, {})
+        unread = _unread(file, base, head)
         for name in list(dict.fromkeys([*new, *old])):
             b, h = old.get(name), new.get(name)
             nb, nh = _number(b), _number(h)
@@ -72,6 +83,7 @@ def metrics(base: Snapshot | None, head: Snapshot) -> list[MetricChange]:
                     change=change,
                     pipeline=head.declared_in.get(file)
                     or (base.declared_in.get(file) if base else None),
+                    unread=unread,
                 )
             )
     return rows
@@ -84,10 +96,12 @@ class ParamChange:
     base: Any
     head: Any
     pipeline: str | None = None  # the dvc.yaml that declares the file
+    unread: Side | None = None  # the side whose file is recorded but not in the local cache
 
     @property
     def changed(self) -> bool:
-        return not same(self.base, self.head)
+        """Known to differ: a side that could not be read is unknown, not a change."""
+        return self.unread is None and not same(self.base, self.head)
 
 
 def _split(key: str) -> tuple[str, str]:
@@ -106,8 +120,9 @@ def params(
         for file in list(dict.fromkeys([*head.param_files, *before])):
             old, new = before.get(file, {}), head.param_files.get(file, {})
             where = head.declared_in.get(file) or (base.declared_in.get(file) if base else None)
+            unread = _unread(file, base, head)
             for name in list(dict.fromkeys([*new, *old])):
-                row = ParamChange(file, name, old.get(name), new.get(name), where)
+                row = ParamChange(file, name, old.get(name), new.get(name), where, unread)
                 if include_unchanged or row.changed:
                     rows.append(row)
         return rows

@@ -84,6 +84,8 @@ class Snapshot:
     params: dict[str, Any] = field(default_factory=dict)  # "file:key" ("key" for params.yaml)
     metrics: dict[str, dict[str, Any]] = field(default_factory=dict)  # file -> flat values
     unavailable: dict[str, str] = field(default_factory=dict)  # metrics or plots file -> why
+    # files recorded at this revision whose contents the local DVC cache lacks: unknown, not absent
+    unread: set[str] = field(default_factory=set)
     data: dict[str, DataVersion] = field(default_factory=dict)
     stages: dict[str, StageState] = field(default_factory=dict)
     plots: list[PlotSpec] = field(default_factory=list)
@@ -212,6 +214,7 @@ def take(root: Path, rev: str, sha: str | None, *, extra: tuple[str, ...] = ()) 
             elif file not in snap.files and file not in files.missing:
                 snap.unavailable[file] = "not found"
     snap.unavailable.update(files.missing)
+    snap.unread = set(files.missing)
     return snap
 
 

@@ -164,10 +164,13 @@ def _run_info(
 
 
 def _pull(root: Path, cfg: config.Config, sides: list[tuple[snapshot.Snapshot, Revision]]) -> str:
-    """Fetch the unavailable files of each side from the DVC remote; the remote, described.
+    """Fetch the files each side records but the local cache lacks from the DVC remote; the
+    remote, described. Files a revision does not have are not asked for.
 
     A remote that cannot be reached is exit 3, named: a report without the files it
-    was asked to fetch would look like a report of a project without them.
+    was asked to fetch would look like a report of a project without them. One that
+    answers but holds nothing yet (nothing pushed) has nothing to fetch: the notes name
+    the files it lacks.
     """
     from mlci import dvc
 
@@ -178,11 +181,14 @@ def _pull(root: Path, cfg: config.Config, sides: list[tuple[snapshot.Snapshot, R
             hint="configure one (`dvc remote add -d NAME URL`) or [tool.mlci.dvc] remote",
         )
     described = f"DVC remote '{remote.name}' ({remote.url})"
-    if not dvc.check_remote(root, remote):
+    local = "://" not in remote.url
+    if local and not (root / remote.url).is_dir():  # an absolute path stays as it is
         raise ServiceError(f"--pull: {described} is unreachable: it does not exist")
+    if not dvc.check_remote(root, remote):
+        return described
     for snap, revision in sides:
-        if snap.unavailable:
-            dvc.fetch_outputs(root, remote, revision.sha, sorted(snap.unavailable))
+        if snap.unread:
+            dvc.fetch_outputs(root, remote, revision.sha, sorted(snap.unread))
     return described
 
 
@@ -225,7 +231,7 @@ def build(
     base_snap = take(base_rev) if base_rev else None
     sides = [(head_snap, head_rev), *([(base_snap, base_rev)] if base_snap and base_rev else [])]
     pulled_from = ""
-    if pull and any(snap.unavailable for snap, _rev in sides):
+    if pull and any(snap.unread for snap, _rev in sides):
         pulled_from = _pull(root, cfg, sides)
         head_snap = take(head_rev)
         base_snap = take(base_rev) if base_rev else None

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from mlci.data_diff import shown
-from mlci.diff import DataChange, MetricChange
+from mlci.diff import DataChange, MetricChange, ParamChange
 from mlci.report import branches, confusion, plot_rows, plots, safe
 from mlci.report.model import Report
 from mlci.validate.results import drift
@@ -41,7 +41,14 @@ def number(value: Any, precision: int) -> str:
     return safe.cell(value)
 
 
+def side(row: MetricChange | ParamChange, which: str, precision: int) -> str:
+    """A row's base or head value; `?` where that side's file is not in the local cache."""
+    return "?" if row.unread == which else number(getattr(row, which), precision)
+
+
 def _change(row: MetricChange, precision: int) -> str:
+    if row.unread:
+        return "not read"
     if row.change is None:
         return "" if row.base == row.head else "changed"
     if row.change == 0:
@@ -70,20 +77,22 @@ def _metrics(report: Report, precision: int, max_rows: int | None = None) -> str
         name = f"{safe.cell(m.file)}: {safe.cell(m.name)}" if several else safe.cell(m.name)
         return [
             name,
-            number(m.base, precision),
-            number(m.head, precision),
+            side(m, "base", precision),
+            side(m, "head", precision),
             _change(m, precision),
             verdict,
         ]
 
     header = ["metric", "base", "head", "change", ""]
-    changed = [row(m) for m in report.metrics if m.changed]
-    same = [row(m) for m in report.metrics if not m.changed]
+    # shown: the changed ones, and those one side of which could not be read (the notes say why)
+    changed = [row(m) for m in report.metrics if m.changed or m.unread]
+    same = [row(m) for m in report.metrics if not (m.changed or m.unread)]
     if max_rows is not None and len(changed) > max_rows:
         hidden = len(changed) - max_rows
+        kind = "changed or unread" if any(m.unread for m in report.metrics) else "changed"
         return (
             _table(header, changed[:max_rows])
-            + f"\n\n{hidden} more changed metrics and {len(same)} unchanged ones are in the full report."
+            + f"\n\n{hidden} more {kind} metrics and {len(same)} unchanged ones are in the full report."
         )
     parts = [_table(header, changed)] if changed else ["No metric changed."]
     if same and max_rows is None:
@@ -99,8 +108,8 @@ def _params(report: Report, precision: int) -> str:
     rows = [
         [
             safe.cell(f"{p.file}: {p.name}" if p.file != "params.yaml" else p.name),
-            number(p.base, precision),
-            number(p.head, precision),
+            side(p, "base", precision),
+            side(p, "head", precision),
         ]
         for p in report.params
     ]
@@ -246,8 +255,10 @@ def _headline(report: Report) -> str:
     changed = len(report.changed_metrics)
     ran = sum(1 for s in report.stages if s.run == "ran")
     cached = sum(1 for s in report.stages if s.run == "cached")
+    unread = sum(1 for m in report.metrics if m.unread)
     parts = [
         f"{changed} metric{'s' if changed != 1 else ''} changed",
+        *([f"{unread} not read"] if unread else []),
         f"{sum(1 for p in report.params if p.changed)} params changed",
         f"{len(report.data)} data/outputs changed",
     ]

@@ -111,6 +111,7 @@ class Report:
                         "significant": m.significant,
                         "interval": list(m.interval) if m.interval else None,
                         "pipeline": m.pipeline,
+                        "unread": m.unread,
                     }
                     for m in self.metrics
                 ],
@@ -121,6 +122,7 @@ class Report:
                         "base": p.base,
                         "head": p.head,
                         "pipeline": p.pipeline,
+                        "unread": p.unread,
                     }
                     for p in self.params
                 ],

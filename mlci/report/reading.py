@@ -11,7 +11,7 @@ import math
 from typing import Any, get_args
 
 from mlci.data_diff import DataStatus
-from mlci.diff import DataChange, MetricChange, ParamChange
+from mlci.diff import DataChange, MetricChange, ParamChange, Side
 from mlci.errors import UsageError
 from mlci.snapshot import DataVersion, from_json_value
 from mlci.validate.results import Check, Result, Severity, Verdict
@@ -103,6 +103,9 @@ class Reader:
             "base": from_json_value(row.get("base")),
             "head": from_json_value(row.get("head")),
             "pipeline": self.optional_text(row.get("pipeline"), f"{where}.pipeline"),
+            "unread": None
+            if row.get("unread") is None
+            else self.choice(row["unread"], f"{where}.unread", get_args(Side)),
         }
 
     def data(self, row: dict[str, Any], where: str) -> DataChange:

@@ -16,6 +16,8 @@ from mlci.validate.results import drift
 if TYPE_CHECKING:
     from rich.table import Table
 
+    from mlci.diff import MetricChange, ParamChange
+
 __all__ = ["render"]
 
 _RUN = {
@@ -33,6 +35,11 @@ def _value(value: Any, precision: int) -> str:
     return "—" if value is None else escape(str(value))
 
 
+def _side(row: MetricChange | ParamChange, which: str, precision: int) -> str:
+    """A row's base or head value; `?` where that side's file is not in the local cache."""
+    return "?" if row.unread == which else _value(getattr(row, which), precision)
+
+
 def _metrics(report: Report, precision: int, width: int) -> Table | str:
     if not report.metrics:
         return report.no_metrics_line
@@ -47,8 +54,8 @@ def _metrics(report: Report, precision: int, width: int) -> Table | str:
         rows.append(
             [
                 escape(f"{m.file}: {m.name}" if several else m.name),
-                _value(m.base, precision),
-                _value(m.head, precision),
+                _side(m, "base", precision),
+                _side(m, "head", precision),
                 escape(_change(m, precision)),
                 verdict,
             ]
@@ -70,8 +77,8 @@ def _params(report: Report, precision: int, width: int) -> Table | str:
     rows = [
         [
             escape(p.name if p.file == "params.yaml" else f"{p.file}: {p.name}"),
-            _value(p.base, precision),
-            _value(p.head, precision),
+            _side(p, "base", precision),
+            _side(p, "head", precision),
         ]
         for p in report.params
     ]

@@ -6,11 +6,13 @@ import json
 import shutil
 from pathlib import Path
 
+import yaml
 from click.testing import CliRunner
 
 from mlci import api
 from mlci.cli import cli
-from tests.conftest import git, make_tiny_project, set_param
+from mlci.report import markdown
+from tests.conftest import BIN, free_port, git, make_tiny_project, set_param, sh
 
 
 def by_name(rows: list[dict[str, object]]) -> dict[object, dict[str, object]]:
@@ -32,6 +34,7 @@ def test_json_diff_between_branches(history: Path) -> None:
         "significant": None,
         "interval": None,
         "pipeline": "dvc.yaml",
+        "unread": None,
     }
     assert metrics["nested.count"]["change"] == 0
     params = by_name(report["params"])
@@ -42,6 +45,7 @@ def test_json_diff_between_branches(history: Path) -> None:
             "base": 2,
             "head": 3,
             "pipeline": "dvc.yaml",
+            "unread": None,
         }
     }
     data = {row["path"]: row for row in report["data"]}
@@ -66,6 +70,7 @@ def test_all_params_and_workspace_head(history: Path) -> None:
         "base": False,
         "head": False,
         "pipeline": "dvc.yaml",
+        "unread": None,
     }
 
 
@@ -87,6 +92,86 @@ def test_missing_cache_is_not_available_and_pull_fetches_it(history: Path) -> No
     assert by_name(pulled["metrics"])["total"]["base"] == 18.0
     # the run record was made before feature's commit: not feature's (test_revision_records.py)
     assert [n for n in pulled["notes"] if "run.json" not in n] == []
+
+
+def _drop_from_cache(repo: Path, rev: str, out: str) -> None:
+    """Remove the object of `out` as `rev`'s dvc.lock records it from the local DVC cache."""
+    lock = yaml.safe_load(git(repo, "show", f"{rev}:dvc.lock"))
+    (md5,) = {
+        o["md5"]
+        for stage in lock["stages"].values()
+        for o in stage.get("outs", [])
+        if o["path"] == out
+    }
+    (repo / ".dvc" / "cache" / "files" / "md5" / md5[:2] / md5[2:]).unlink()
+
+
+def test_a_side_not_in_the_cache_is_not_read_not_changed(history: Path) -> None:
+    # a CI runner restores the head's outputs only: the base's metrics file (a cached
+    # output, as DVCLive writes them) is not in its cache until `--pull` fetches it
+    _drop_from_cache(history, "main", "metrics.json")
+    report = api.report(history, base="main", head="feature")
+    rows = by_name(report.to_dict()["metrics"])
+    assert rows["total"]["base"] is None and rows["total"]["head"] == 27.0
+    assert {row["unread"] for row in rows.values()} == {"base"}
+    assert report.changed_metrics == []
+    assert any(
+        "metrics.json at main" in n and "not in the local DVC cache" in n for n in report.notes
+    )
+    text = markdown.render(report)
+    assert "· 0 metrics changed · 2 not read ·" in text
+    assert "| total | ? | 27 | not read |" in text  # shown, not folded away as unchanged
+    terminal = CliRunner().invoke(
+        cli,
+        ["-C", str(history), "report", "--base", "main", "--head", "feature"],
+        env={"COLUMNS": "100"},
+    )
+    assert terminal.exit_code == 0, terminal.output
+    total = next(line for line in terminal.output.splitlines() if line.startswith("total"))
+    assert [cell.strip() for cell in total.split("│")] == ["total", "?", "27", "not read"]
+
+    pulled = api.report(history, base="main", head="feature", pull=True)
+    assert by_name(pulled.to_dict()["metrics"])["total"]["unread"] is None
+    assert [m.name for m in pulled.changed_metrics] == ["total"]
+
+
+def test_pull_from_a_remote_that_holds_nothing_yet_names_the_files(
+    history: Path, tmp_path: Path
+) -> None:
+    _drop_from_cache(history, "main", "metrics.json")
+    (tmp_path / "empty").mkdir()  # a team's new remote: nothing pushed to it yet
+    sh(
+        str(BIN / "dvc"),
+        "remote",
+        "add",
+        "--local",
+        "-d",
+        "team",
+        str(tmp_path / "empty"),
+        cwd=history,
+    )
+    done = CliRunner().invoke(
+        cli, ["-C", str(history), "report", "--base", "main", "--head", "feature", "--pull"]
+    )
+    assert done.exit_code == 0, done.output
+    assert "metrics.json at main (" in done.output
+    assert (
+        f"in neither the local DVC cache nor DVC remote 'team' ({tmp_path / 'empty'})"
+        in done.output
+    )
+
+
+def test_pull_asks_no_remote_for_files_a_revision_does_not_have(history: Path) -> None:
+    # main~1 has the pipeline but no run yet: its metrics file is not found, not missing
+    assert sh("git", "cat-file", "-e", "main~1:dvc.lock", cwd=history, check=False).returncode
+    sh(str(BIN / "dvc"), "remote", "add", "--local", "-d", "down", "s3://bucket/x", cwd=history)
+    sh(str(BIN / "dvc"), "remote", "modify", "--local", "down", "endpointurl",
+       f"http://127.0.0.1:{free_port()}", cwd=history)  # fmt: skip
+    done = CliRunner().invoke(
+        cli, ["-C", str(history), "report", "--base", "main~1", "--head", "main", "--pull"]
+    )
+    assert done.exit_code == 0, done.output
+    assert "metrics.json at main~1" in done.output and "not found" in done.output
 
 
 def test_shallow_clone_fetches_the_base(history: Path, tmp_path: Path) -> None:

@@ -43,10 +43,12 @@ def full_report() -> Report:
             ),
             MetricChange("metrics.json", "note", "old", "new", None),
             MetricChange("metrics.json", "same", 1, 1, 0.0),
+            MetricChange("eval/metrics.json", "dice", None, 0.87, None, unread="base"),
         ],
         params=[
             ParamChange("params.yaml", "train.epochs", 20, 12),
             ParamChange("params.yaml", "train.layers", [64, 32], [64]),
+            ParamChange("eval/params.yaml", "lr", 0.01, None, unread="head"),
         ],
         data=[
             DataChange(
@@ -170,6 +172,8 @@ def test_a_revision_sha_must_be_a_commit_id(sha: object) -> None:
         (lambda d: d["metrics"][0].__setitem__("name", None), "metrics[0].name must be a string"),
         (lambda d: d["metrics"][0].__setitem__("change", "1"), "metrics[0].change"),
         (lambda d: d["metrics"][0].__setitem__("interval", [1]), "metrics[0].interval"),
+        (lambda d: d["metrics"][3].__setitem__("unread", "both"), "metrics[3].unread is 'both'"),
+        (lambda d: d["params"][2].__setitem__("unread", True), "params[2].unread is True"),
         (lambda d: d.__setitem__("params", {"a": 1}), "params must be a list of objects"),
         (lambda d: d["data"][0].__setitem__("status", "gone"), "data[0].status is 'gone'"),
         (lambda d: d["data"][0].__setitem__("head_size", "big"), "data[0].head_size"),
