@@ -8,13 +8,15 @@ jobs at once, the join. The DVC remote is a live S3 server (moto), MLflow a live
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+import os
+import shutil
+import subprocess
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.conftest import commit_all, git, mlflow_server
+from tests.conftest import BIN, commit_all, git, mlflow_server
 from tests.e2e.act import Act
 from tests.e2e.fanout_project import ITEMS, make_project, serial_run
 from tests.github_standin import ACTIONS_BOT, GitHubStandin, make_event
@@ -31,18 +33,6 @@ S3_SECRETS = {"AWS_ACCESS_KEY_ID": servers.ACCESS_KEY, "AWS_SECRET_ACCESS_KEY": 
 CONCURRENT = ["--concurrent-jobs", "8"]
 
 
-@pytest.fixture
-def s3(tmp_path: Path) -> Iterator[str]:
-    """A live S3 server on 127.0.0.1 with the `dvc` bucket; its endpoint."""
-    server = servers.s3_server(tmp_path)
-    server.start()
-    try:
-        servers.make_buckets(servers.endpoint(server), servers.DVC_BUCKET)
-        yield servers.endpoint(server)
-    finally:
-        server.stop()
-
-
 def mlflow_runs(uri: str, sha: str) -> list[Any]:
     from mlflow.tracking import MlflowClient
 
@@ -56,6 +46,14 @@ def test_pull_request_fanned_out_over_four_runners(
 ) -> None:
     repo = tmp_path / "repo"
     main_sha = make_project(repo, s3_endpoint=s3, prefix="fanout-pr")
+    # main's outputs on the remote, as its own workflow leaves them: the runners' caches
+    # start empty, so the report reads the base's DVC-cached metrics from there
+    pushed = subprocess.run(
+        [str(BIN / "dvc"), "push", "-q"], cwd=repo, env={**os.environ, **S3_SECRETS},
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert pushed.returncode == 0, pushed.stderr
+    shutil.rmtree(repo / ".dvc" / "cache")  # act copies the folder: no runner has main's cache
     github.add_repo(REPO, head_sha=main_sha)
     github.add_user(PR_TOKEN, ACTIONS_BOT, type="Bot", read_only=True)
     github.add_user(WRITE_TOKEN, ACTIONS_BOT, type="Bot")
@@ -103,6 +101,11 @@ def test_pull_request_fanned_out_over_four_runners(
         fanned_lock = Path(lock).read_text()
 
     report = json.loads((act.artifact("mlci-report") / "report.json").read_text())
+    # every metric compared with main's, fetched from the remote (`--pull` after the run)
+    scores = {m["file"]: m for m in report["metrics"]}
+    assert sorted(scores) == [f"metrics/{i}.json" for i in ITEMS]
+    for metric in scores.values():
+        assert metric["unread"] is None and metric["base"] < metric["head"], metric
     # the join ran no stage: each came from the run-cache the upstream and branch jobs pushed
     stages = {s["name"]: s["run"] for s in report["stages"]}
     assert set(stages) == {"prepare", *(f"{k}@{i}" for k in ("train", "evaluate") for i in ITEMS)}
