@@ -17,6 +17,7 @@ from pathlib import Path
 
 from tests.conftest import BIN, commit_all, git, sh
 from tests.e2e.test_workflows import CALLERS
+from tests.teamstack.servers import ACCESS_KEY, SECRET_KEY
 
 ITEMS = ("a", "b", "c", "d")
 SLEEP_S = 20
@@ -162,6 +163,20 @@ def make_project(path: Path, *, s3_endpoint: str, prefix: str) -> str:
     serial_run(path)
     git(path, "remote", "add", "origin", "https://github.com/octo-org/mlci-demo.git")
     return commit_all(path, "a pipeline to fan out")
+
+
+def dvc_push(repo: Path) -> None:
+    """`dvc push` of the checked-out revision's outputs to the project's S3 remote, as the
+    main workflow leaves them (the server's credentials, as the workflows get them)."""
+    done = subprocess.run(
+        [str(BIN / "dvc"), "push", "-q"],
+        cwd=repo,
+        env={**os.environ, "AWS_ACCESS_KEY_ID": ACCESS_KEY, "AWS_SECRET_ACCESS_KEY": SECRET_KEY},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
 
 
 def serial_run(repo: Path) -> None:

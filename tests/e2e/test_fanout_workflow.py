@@ -8,17 +8,15 @@ jobs at once, the join. The DVC remote is a live S3 server (moto), MLflow a live
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import subprocess
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.conftest import BIN, commit_all, git, mlflow_server
+from tests.conftest import commit_all, git, mlflow_server
 from tests.e2e.act import Act
-from tests.e2e.fanout_project import ITEMS, make_project, serial_run
+from tests.e2e.fanout_project import ITEMS, dvc_push, make_project, serial_run
 from tests.github_standin import ACTIONS_BOT, GitHubStandin, make_event
 from tests.github_standin import github as github_fixture  # noqa: F401 - registers `github`
 from tests.teamstack import servers
@@ -48,11 +46,7 @@ def test_pull_request_fanned_out_over_four_runners(
     main_sha = make_project(repo, s3_endpoint=s3, prefix="fanout-pr")
     # main's outputs on the remote, as its own workflow leaves them: the runners' caches
     # start empty, so the report reads the base's DVC-cached metrics from there
-    pushed = subprocess.run(
-        [str(BIN / "dvc"), "push", "-q"], cwd=repo, env={**os.environ, **S3_SECRETS},
-        capture_output=True, text=True, check=False,
-    )  # fmt: skip
-    assert pushed.returncode == 0, pushed.stderr
+    dvc_push(repo)
     shutil.rmtree(repo / ".dvc" / "cache")  # act copies the folder: no runner has main's cache
     github.add_repo(REPO, head_sha=main_sha)
     github.add_user(PR_TOKEN, ACTIONS_BOT, type="Bot", read_only=True)

@@ -8,29 +8,19 @@ job's report step fetches them (`--pull`) once the run has reached that remote.
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import BIN, commit_all, git
+from tests.conftest import commit_all, git
 from tests.e2e.act import Act
-from tests.e2e.fanout_project import ITEMS, make_project, serial_run
+from tests.e2e.fanout_project import ITEMS, dvc_push, make_project, serial_run
 from tests.e2e.test_fanout_workflow import PR_TOKEN, REPO, S3_SECRETS
 from tests.github_standin import ACTIONS_BOT, GitHubStandin, make_event
 from tests.github_standin import github as github_fixture  # noqa: F401 - registers `github`
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
-
-
-def dvc_push(repo: Path) -> None:
-    done = subprocess.run(
-        [str(BIN / "dvc"), "push", "-q"], cwd=repo, env={**os.environ, **S3_SECRETS},
-        capture_output=True, text=True, check=False,
-    )  # fmt: skip
-    assert done.returncode == 0, done.stderr
 
 
 def test_the_report_reads_the_base_metrics_from_the_remote(
