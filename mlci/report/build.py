@@ -11,7 +11,7 @@ from typing import Any
 from mlci import ci, config, git, run_record, snapshot
 from mlci.diff import MetricChange, data, metrics, params, stages
 from mlci.dvc_cache import Cache
-from mlci.errors import ServiceError, UsageError
+from mlci.errors import UsageError
 from mlci.report import branches
 from mlci.report.model import Plot, Report, Revision, StageRow
 
@@ -169,8 +169,8 @@ def _pull(root: Path, cfg: config.Config, sides: list[tuple[snapshot.Snapshot, R
 
     A remote that cannot be reached is exit 3, named: a report without the files it
     was asked to fetch would look like a report of a project without them. One that
-    answers but holds nothing yet (nothing pushed) has nothing to fetch: the notes name
-    the files it lacks.
+    answers but holds nothing yet (nothing pushed; `mlci doctor` says "reachable, empty")
+    has nothing to fetch: the notes name the files it lacks.
     """
     from mlci import dvc
 
@@ -181,10 +181,7 @@ def _pull(root: Path, cfg: config.Config, sides: list[tuple[snapshot.Snapshot, R
             hint="configure one (`dvc remote add -d NAME URL`) or [tool.mlci.dvc] remote",
         )
     described = f"DVC remote '{remote.name}' ({remote.url})"
-    local = "://" not in remote.url
-    if local and not (root / remote.url).is_dir():  # an absolute path stays as it is
-        raise ServiceError(f"--pull: {described} is unreachable: it does not exist")
-    if not dvc.check_remote(root, remote):
+    if not dvc.check_remote(root, remote):  # it answers, empty: created by the first push
         return described
     for snap, revision in sides:
         if snap.unread:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from mlci.data_diff import shown
-from mlci.diff import DataChange, MetricChange, ParamChange
+from mlci.diff import DataChange, MetricChange, ParamChange, Side
 from mlci.report import branches, confusion, plot_rows, plots, safe
 from mlci.report.model import Report
 from mlci.validate.results import drift
@@ -41,7 +41,7 @@ def number(value: Any, precision: int) -> str:
     return safe.cell(value)
 
 
-def side(row: MetricChange | ParamChange, which: str, precision: int) -> str:
+def side(row: MetricChange | ParamChange, which: Side, precision: int) -> str:
     """A row's base or head value; `?` where that side's file is not in the local cache."""
     return "?" if row.unread == which else number(getattr(row, which), precision)
 

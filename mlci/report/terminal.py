@@ -16,7 +16,7 @@ from mlci.validate.results import drift
 if TYPE_CHECKING:
     from rich.table import Table
 
-    from mlci.diff import MetricChange, ParamChange
+    from mlci.diff import MetricChange, ParamChange, Side
 
 __all__ = ["render"]
 
@@ -35,7 +35,7 @@ def _value(value: Any, precision: int) -> str:
     return "—" if value is None else escape(str(value))
 
 
-def _side(row: MetricChange | ParamChange, which: str, precision: int) -> str:
+def _side(row: MetricChange | ParamChange, which: Side, precision: int) -> str:
     """A row's base or head value; `?` where that side's file is not in the local cache."""
     return "?" if row.unread == which else _value(getattr(row, which), precision)
 

@@ -15,7 +15,7 @@ import textwrap
 from pathlib import Path
 
 from mlci import api
-from tests.conftest import BIN, ROOT, commit_all, git, sh
+from tests.conftest import BIN, ROOT, commit_all, free_port, git, sh
 
 DVCLIVE_PIPELINE = """\
 stages:
@@ -162,8 +162,19 @@ def test_missing_metrics_are_named_and_pull_from_an_unreachable_remote_exits_3(
     done = _mlci(repo, "report", "--base", "HEAD", "--head", "HEAD", "--format", "markdown")
     assert "dvclive/metrics.json at" in done.stdout and "No metrics declared" not in done.stdout
 
+    # a folder nothing was pushed to yet (DVC makes it on the first push): nothing to fetch
     sh(str(BIN / "dvc"), "remote", "add", "-d", "store", str(tmp_path / "nowhere"), cwd=repo)
+    done = _mlci(repo, "report", "--base", "HEAD", "--head", "HEAD", "--pull")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert f"in neither the local DVC cache nor DVC remote 'store' ({tmp_path / 'nowhere'})" in (
+        done.stderr
+    )
+
+    # a remote that does not answer: exit 3, named
+    sh(str(BIN / "dvc"), "remote", "add", "-f", "-d", "store", "s3://bucket/x", cwd=repo)
+    sh(str(BIN / "dvc"), "remote", "modify", "store", "endpointurl",
+       f"http://127.0.0.1:{free_port()}", cwd=repo)  # fmt: skip
     done = _mlci(repo, "report", "--base", "HEAD", "--head", "HEAD", "--pull")
     assert done.returncode == 3, done.stdout + done.stderr
     assert "DVC remote 'store'" in done.stderr and "unreachable" in done.stderr
-    assert "Traceback" not in done.stderr
+    assert "127.0.0.1" in done.stderr and "Traceback" not in done.stderr
