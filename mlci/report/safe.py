@@ -167,7 +167,8 @@ def code(value: object, *, table: bool = False, max_len: int | None = None) -> s
     spaces, bidi overrides are dropped, and `<!` becomes `<` U+200B `!` so the raw
     comment cannot contain a fake `<!-- mlci-report:ID -->` marker (the span
     itself renders `<` as text). With `table=True`, `|` is written `\\|`, which
-    cmark-gfm turns back into `|` inside a table cell, code spans included;
+    cmark-gfm turns back into `|` inside a table cell, code spans included (a
+    backslash before a `|` gets U+200B after it, so it cannot escape that escape);
     outside a table the backslash would show, so keep the default there.
     """
     plain = _plain(value)
@@ -175,7 +176,9 @@ def code(value: object, *, table: bool = False, max_len: int | None = None) -> s
     if max_len is not None and len(text) > max_len:
         text = _fit(list(text), max_len)
     if table:
-        text = text.replace("|", "\\|")
+        # a backslash right before the escape would escape the backslash instead, and the
+        # table would split the cell there: U+200B keeps them apart
+        text = text.replace("\\|", "\\\u200b|").replace("|", "\\|")
     if not text:
         return "` `"
     fence = "`" * (_backtick_run(text) + 1)
